@@ -1,0 +1,1 @@
+"""The Coachmatch domain: services, persistence (a piccolo app) and policies."""

@@ -1,0 +1,116 @@
+"""Engines for SQLite and PostgreSQL, binding them to the tables, and migrations.
+
+SQLite runs in WAL mode with a busy timeout. A transaction that reads before it
+writes must be opened with :func:`write_transaction`: on SQLite it is
+``BEGIN IMMEDIATE`` (a deferred one fails with "database is locked" when two
+writers upgrade their read locks at once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+from piccolo.apps.migrations.tables import Migration
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from matching import piccolo_conf
+from matching.errors import ConfigurationError
+from matching.tables import TABLES
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a ``sqlite:///path`` URL."""
+    return Path(unquote(url[len("sqlite:///") :])).expanduser()
+
+
+def make_engine(database_url: str) -> Engine:
+    """Build (but do not connect) the engine for a database URL."""
+    scheme = urlsplit(database_url).scheme
+    if scheme == "sqlite":
+        path = sqlite_path(database_url)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _enable_wal(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigurationError(f"cannot open the SQLite database: {exc}") from None
+        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    if scheme in {"postgres", "postgresql"}:
+        return PostgresEngine(config={"dsn": database_url})
+    raise ConfigurationError("COACHMATCH_DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+def _enable_wal(path: Path) -> None:
+    # journal_mode=WAL is persistent in the file; set it once, before piccolo connects.
+    conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        conn.close()
+
+
+def bind(engine: Engine) -> None:
+    """Point piccolo (tables and migrations) at ``engine``."""
+    # Piccolo's migration runner finds its engine only through this variable; it
+    # names a module, holds no setting, and our module takes DB from us.
+    os.environ["PICCOLO_CONF"] = "matching.piccolo_conf"
+    piccolo_conf.DB = engine
+    for table in (*TABLES, Migration):
+        table._meta.db = engine
+
+
+def current_engine() -> Engine:
+    engine = piccolo_conf.DB
+    if engine is None:
+        raise ConfigurationError("the database is not configured")
+    return engine
+
+
+def is_sqlite(engine: Engine | None = None) -> bool:
+    return isinstance(engine or current_engine(), SQLiteEngine)
+
+
+def write_transaction(engine: Engine | None = None) -> Any:
+    """A transaction for read-then-write work (``BEGIN IMMEDIATE`` on SQLite)."""
+    engine = engine or current_engine()
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+async def migrate() -> None:
+    """Bring the schema up to date. Safe to run again."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        result = await ForwardsMigrationManager(app_name="matching").run()
+    for line in output.getvalue().splitlines():
+        if line.strip():
+            log.info("migrate: %s", line.strip())
+    if not result.success:
+        raise ConfigurationError(f"migration failed: {result.message}")
+
+
+async def start(engine: Engine) -> None:
+    """Open the connection pool where the engine has one."""
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=1, max_size=20)
+
+
+async def stop(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        with contextlib.suppress(Exception):
+            await engine.close_connection_pool()

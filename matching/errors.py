@@ -1,0 +1,65 @@
+"""Domain errors. ``web`` maps them to HTTP in one place; the CLI to one-line messages.
+
+Messages never contain personal data.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class for every error the domain raises on purpose."""
+
+    code = "domain_error"
+
+
+class ConfigurationError(DomainError):
+    code = "configuration"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class AuthenticationFailed(DomainError):
+    """Generic on purpose: never says whether the account, password or code was wrong."""
+
+    code = "authentication_failed"
+
+    def __init__(self, message: str = "E-mail address, password or code is incorrect.") -> None:
+        super().__init__(message)
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+
+
+class SubjectErased(NotFound):
+    """The subject's data key is gone: its data can never be read again."""
+
+    code = "subject_erased"
+
+
+class IntegrityFailure(DomainError):
+    """A hash chain (audit log, erasure journal) does not verify."""
+
+    code = "integrity_failure"
+
+
+class RequestAlreadyMatched(Conflict):
+    code = "already_matched"
+
+
+class ConsentMissing(InvalidInput):
+    code = "consent_missing"

@@ -1,0 +1,1 @@
+"""The Litestar application, its templates and the ``coachmatch`` command line."""
