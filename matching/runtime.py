@@ -1,0 +1,61 @@
+"""Everything a process needs to work with the domain, built once at start-up.
+
+``web`` (the site and the command line) and ``workers`` open a :class:`Runtime`
+from :class:`~matching.config.Settings` and pass it to services.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+from uuid import UUID
+
+from piccolo.engine.base import Engine
+
+from matching import db
+from matching.config import Settings
+from matching.erasure import ErasureService
+from matching.erasure_journal import ErasureJournal
+from matching.keyring import load_keyring
+from matching.vault import Vault
+
+Dispatch = Callable[[Sequence[UUID]], Awaitable[None]]
+
+
+async def leave_for_sweeper(job_ids: Sequence[UUID]) -> None:
+    """Default dispatch where no broker is attached: the sweeper sends the jobs later."""
+
+
+@dataclasses.dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    vault: Vault
+    journal: ErasureJournal
+    erasure: ErasureService
+    # Sends jobs that were committed to the outbox; workers replace the default.
+    dispatch: Dispatch = leave_for_sweeper
+
+
+async def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Create the data folder, connect, migrate, load the keys."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = db.make_engine(settings.database_url)
+    db.bind(engine)
+    await db.start(engine)
+    if migrate:
+        await db.migrate()
+    vault = Vault(load_keyring(settings))
+    await vault.ensure_secrets()
+    journal = ErasureJournal(settings.erasure_journal_path)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        vault=vault,
+        journal=journal,
+        erasure=ErasureService(journal=journal, vault=vault),
+    )
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    await db.stop(runtime.engine)
