@@ -22,6 +22,7 @@ from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
 from matching import piccolo_conf
 from matching.errors import ConfigurationError
@@ -69,7 +70,8 @@ def bind(engine: Engine) -> None:
     # names a module, holds no setting, and our module takes DB from us.
     os.environ["PICCOLO_CONF"] = "matching.piccolo_conf"
     piccolo_conf.DB = engine
-    for table in (*TABLES, Migration):
+    tables: tuple[type[Table], ...] = (*TABLES, Migration)
+    for table in tables:
         table._meta.db = engine
 
 

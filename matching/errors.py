@@ -63,3 +63,21 @@ class RequestAlreadyMatched(Conflict):
 
 class ConsentMissing(InvalidInput):
     code = "consent_missing"
+
+
+class DecryptionFailed(DomainError):
+    """A stored value or wrapped key did not authenticate (tampered, moved, wrong key).
+
+    Generic on purpose: the message never says which check failed.
+    """
+
+    code = "decryption_failed"
+
+    def __init__(self, message: str = "A stored value could not be decrypted.") -> None:
+        super().__init__(message)
+
+
+class JournalMissing(IntegrityFailure):
+    """The erasure journal file is absent although erasures have been recorded."""
+
+    code = "journal_missing"

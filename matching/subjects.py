@@ -1,0 +1,112 @@
+"""Data subjects: create, read (decrypted), find by e-mail, mark active.
+
+Name, e-mail and phone are stored only as ciphertexts under the subject's own
+data key, bound to ``data_subject.<column>`` of the subject's row. The e-mail is
+findable through its blind index only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import uuid
+from uuid import UUID
+
+from matching import db
+from matching.errors import InvalidInput, NotFound
+from matching.tables import Subject
+from matching.vault import Vault
+
+KINDS = frozenset({"candidate", "coach", "admin"})
+TABLE = Subject._meta.tablename
+MAX_FIELD_CHARS = 320  # the longest valid e-mail address; names and phones are shorter
+
+
+@dataclasses.dataclass(frozen=True)
+class SubjectRecord:
+    """A subject with its personal fields decrypted. Personal fields stay out of ``repr``."""
+
+    id: UUID
+    kind: str
+    created_at: datetime.datetime
+    last_active_at: datetime.datetime
+    name: str = dataclasses.field(repr=False)
+    email: str = dataclasses.field(repr=False)
+    phone: str | None = dataclasses.field(repr=False, default=None)
+
+
+async def create_subject(
+    vault: Vault, kind: str, *, name: str, email: str, phone: str | None = None
+) -> UUID:
+    """Create a subject with its data key and encrypted fields, in one write transaction."""
+    _check(kind, name=name, email=email, phone=phone)
+    subject_id = uuid.uuid4()
+    async with db.write_transaction():
+        await vault.create_subject_key(subject_id)
+        row = Subject(
+            id=subject_id,
+            kind=kind,
+            email_index=vault.email_index(email),
+            name=await vault.encrypt(subject_id, TABLE, "name", subject_id, name.strip()),
+            email=await vault.encrypt(subject_id, TABLE, "email", subject_id, email.strip()),
+            phone=None
+            if phone is None
+            else await vault.encrypt(subject_id, TABLE, "phone", subject_id, phone.strip()),
+        )
+        await Subject.insert(row)
+    return subject_id
+
+
+def _check(kind: str, *, name: str, email: str, phone: str | None) -> None:
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(sorted(KINDS))}")
+    if not name.strip():
+        raise InvalidInput("a name is required")
+    local, at, domain = email.strip().rpartition("@")
+    if not (local and at and domain) or any(ch.isspace() for ch in email.strip()):
+        raise InvalidInput("the e-mail address is not valid")
+    for label, value in (("name", name), ("e-mail address", email), ("phone number", phone)):
+        if value is not None and len(value) > MAX_FIELD_CHARS:
+            raise InvalidInput(f"the {label} is too long")
+
+
+async def read_subject(vault: Vault, subject_id: UUID) -> SubjectRecord:
+    """The subject with decrypted fields; ``NotFound`` or ``SubjectErased`` if gone."""
+    rows = await Subject.select().where(Subject.id == subject_id)
+    if not rows:
+        raise NotFound("no such data subject")
+    row = rows[0]
+    phone = row["phone"]
+    return SubjectRecord(
+        id=row["id"],
+        kind=row["kind"],
+        created_at=row["created_at"],
+        last_active_at=row["last_active_at"],
+        name=await vault.decrypt_text(subject_id, TABLE, "name", subject_id, row["name"]),
+        email=await vault.decrypt_text(subject_id, TABLE, "email", subject_id, row["email"]),
+        phone=None
+        if phone is None
+        else await vault.decrypt_text(subject_id, TABLE, "phone", subject_id, phone),
+    )
+
+
+async def find_all_by_email(vault: Vault, email: str, *, kind: str | None = None) -> list[UUID]:
+    """Every subject with this e-mail address (after normalisation), oldest first."""
+    query = Subject.select(Subject.id).where(Subject.email_index == vault.email_index(email))
+    if kind is not None:
+        query = query.where(Subject.kind == kind)
+    rows = await query.order_by(Subject.created_at, Subject.id)
+    return [row["id"] for row in rows]
+
+
+async def find_by_email(vault: Vault, email: str, *, kind: str | None = None) -> UUID | None:
+    """The oldest subject with this e-mail address, or ``None``."""
+    found = await find_all_by_email(vault, email, kind=kind)
+    return found[0] if found else None
+
+
+async def touch(subject_id: UUID) -> None:
+    """Record activity now (retention counts inactivity from ``last_active_at``)."""
+    await Subject.update({Subject.last_active_at: datetime.datetime.now(datetime.UTC)}).where(
+        Subject.id == subject_id
+    )
