@@ -8,11 +8,14 @@ writers upgrade their read locks at once).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
 import os
 import sqlite3
+import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -86,12 +89,37 @@ def is_sqlite(engine: Engine | None = None) -> bool:
     return isinstance(engine or current_engine(), SQLiteEngine)
 
 
-def write_transaction(engine: Engine | None = None) -> Any:
-    """A transaction for read-then-write work (``BEGIN IMMEDIATE`` on SQLite)."""
+@contextlib.asynccontextmanager
+async def write_transaction(engine: Engine | None = None) -> AsyncIterator[Any]:
+    """A transaction for read-then-write work.
+
+    On SQLite it is ``BEGIN IMMEDIATE``, and writers of one process queue on an
+    asyncio lock first: SQLite allows one writer at a time anyway, and its
+    busy-wait backs off in steps of up to 100 ms, where a queue hands over at
+    once. An inner call joins the outer transaction.
+    """
     engine = engine or current_engine()
+    if engine.transaction_exists():
+        yield engine.current_transaction.get()
+        return
     if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
+        async with _sqlite_writer_lock(engine):
+            async with engine.transaction(transaction_type=TransactionType.immediate) as txn:
+                yield txn
+        return
+    async with engine.transaction() as txn:
+        yield txn
+
+
+_writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sqlite_writer_lock(engine: SQLiteEngine) -> asyncio.Lock:
+    # One lock per event loop and database file: asyncio locks belong to a loop.
+    per_loop = _writer_locks.setdefault(asyncio.get_running_loop(), {})
+    return per_loop.setdefault(str(engine.path), asyncio.Lock())
 
 
 async def migrate() -> None:

@@ -1,0 +1,356 @@
+"""The erasure journal: an append-only, hash-chained file outside the database.
+
+Every erasure is written here *before* the database forgets the subject, and
+fsynced. The file lives in the data folder, not in the database, so it survives
+a restore of an older backup: replaying it erases again everyone the backup
+brings back (:meth:`matching.erasure.ErasureService.replay`).
+
+One line per entry, the canonical JSON form (sorted keys, no spaces, ASCII)::
+
+    {"actor":"system","at":"2026-11-22T07:00:00.000001+00:00","hash":"…","prev":"…",
+     "reason":"retention","seq":1,"subject_id":"<uuid>","v":1}
+
+``hash`` is SHA-256 over ``prev`` and the canonical JSON of the other fields
+(``v, seq, at, subject_id, reason, actor``); the first ``prev`` is 64 zeros. A
+line must be byte for byte its canonical form, so any edit of any byte is found
+by :meth:`ErasureJournal.verify` (with its line number), as is a truncated last
+line. Removing whole lines from the end leaves a valid shorter file: the audit
+log records the journal position of every erasure, and
+:func:`matching.erasure.check_journal_against_audit` finds such a loss.
+
+No personal data: the subject id is random, the reason and actor are codes.
+
+Concurrency: appends hold an exclusive ``flock`` on the file while they read
+the last entry and write the next one, so processes cannot fork the chain.
+Readers take a shared lock just long enough to see how far complete lines go.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import enum
+import fcntl
+import hashlib
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+from matching.codes import GENESIS_HASH, check_actor
+from matching.errors import IntegrityFailure, InvalidInput, JournalMissing
+
+VERSION = 1
+READ_CHUNK = 1 << 20
+MAX_LINE = 1024  # a valid line is ~300 bytes; anything longer is damage
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_KEYS = frozenset({"v", "seq", "at", "subject_id", "reason", "actor", "prev", "hash"})
+
+
+class ErasureReason(enum.StrEnum):
+    """Why a subject was erased. Add new reasons here; free text is refused."""
+
+    CANDIDATE_REQUEST = "candidate_request"
+    RETENTION = "retention"
+    ADMIN = "admin"
+    RESTORE_DRILL = "restore_drill"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    OBJECTION = "objection"
+    ACCOUNT_CLOSED = "account_closed"
+
+
+@dataclasses.dataclass(frozen=True)
+class JournalEntry:
+    seq: int
+    at: datetime.datetime
+    subject_id: UUID
+    reason: str
+    actor: str
+    prev: str
+    hash: str
+
+    def line(self) -> bytes:
+        """The entry's one canonical line, newline included."""
+        return _json(self, f',"hash":"{self.hash}","prev":"{self.prev}"').encode("ascii") + b"\n"
+
+
+@dataclasses.dataclass(frozen=True)
+class JournalReport:
+    entries: int
+    head_hash: str
+
+
+def _iso(at: datetime.datetime) -> str:
+    return at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+
+
+def _json(entry: JournalEntry, links: str = "") -> str:
+    """Canonical JSON (sorted keys, compact) of the entry, written out directly.
+
+    Equal to ``canonical_json`` of the same dict (a test checks this); spelled out
+    because verifying a long journal spends most of its time here. Safe only for
+    checked values: actor and reason are codes, the rest ids, digits and hex.
+    ``links`` holds the ``hash`` and ``prev`` members, which sort after ``at``.
+    """
+    return (
+        f'{{"actor":"{entry.actor}","at":"{_iso(entry.at)}"{links},"reason":"{entry.reason}",'
+        f'"seq":{entry.seq},"subject_id":"{entry.subject_id}","v":{VERSION}}}'
+    )
+
+
+def entry_hash(entry: JournalEntry) -> str:
+    """SHA-256 over ``prev`` and the canonical JSON of the entry's other fields."""
+    return hashlib.sha256((entry.prev + _json(entry)).encode("ascii")).hexdigest()
+
+
+def check_reason(reason: object) -> str:
+    try:
+        return ErasureReason(str(reason)).value
+    except ValueError:
+        raise InvalidInput("unknown erasure reason") from None
+
+
+class ErasureJournal:
+    """The journal file at ``path``; see the module docstring.
+
+    Keeps an index of the subject ids seen so far (and where reading stopped),
+    topped up from the file on each use, so :meth:`append_once` and
+    :meth:`contains` do not read the whole file every time.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        self._mutex = threading.Lock()
+        self._index: dict[UUID, int] = {}
+        self._cursor = _Cursor()
+        self._file_id: tuple[int, int] | None = None
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    # -- writing -----------------------------------------------------------------------
+
+    def append(self, subject_id: UUID, reason: str, actor: str) -> JournalEntry:
+        """Append one entry and fsync it; return the entry."""
+        _, entry = self._append(subject_id, reason, actor, once=False)
+        assert entry is not None  # always appends when once=False
+        return entry
+
+    def append_once(self, subject_id: UUID, reason: str, actor: str) -> tuple[int, bool]:
+        """Append unless the subject is already in the journal: ``(seq, appended)``.
+
+        The check and the append happen under one exclusive lock, so concurrent
+        erasures of one subject write one entry.
+        """
+        seq, entry = self._append(subject_id, reason, actor, once=True)
+        return seq, entry is not None
+
+    def _append(
+        self, subject_id: UUID, reason: str, actor: str, *, once: bool
+    ) -> tuple[int, JournalEntry | None]:
+        if not isinstance(subject_id, UUID):
+            raise InvalidInput("subject_id must be a UUID")
+        reason, actor = check_reason(reason), check_actor(actor)
+        self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        with self._mutex, _locked(os.open(self._path, flags, 0o600), fcntl.LOCK_EX) as fd:
+            size = self._catch_up(fd)
+            if once and subject_id in self._index:
+                return self._index[subject_id], None
+            head = self._cursor
+            entry = JournalEntry(
+                seq=head.seq + 1,
+                at=datetime.datetime.now(datetime.UTC),
+                subject_id=subject_id,
+                reason=reason,
+                actor=actor,
+                prev=head.hash,
+                hash="",
+            )
+            entry = dataclasses.replace(entry, hash=entry_hash(entry))
+            line = entry.line()
+            _write_all(fd, line)
+            os.fsync(fd)
+            if size == 0:  # a new file: make its directory entry durable too
+                _fsync_dir(self._path.parent)
+            self._cursor = head.advanced(entry, len(line))
+            self._index.setdefault(subject_id, entry.seq)
+            return entry.seq, entry
+
+    # -- reading -----------------------------------------------------------------------
+
+    def contains(self, subject_id: UUID) -> bool:
+        """Whether the journal holds an entry for ``subject_id``."""
+        with self._mutex:
+            try:
+                fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return False
+            with _locked(fd, fcntl.LOCK_SH):
+                self._catch_up(fd)
+            return subject_id in self._index
+
+    def entries(self) -> Iterator[JournalEntry]:
+        """Every entry in order, checked against the chain while reading.
+
+        Raises :class:`IntegrityFailure` at the first bad line. A missing file has
+        no entries (use :meth:`verify` with ``require_exists`` to insist on one).
+        """
+        try:
+            fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            with _flock(fd, fcntl.LOCK_SH):  # appenders finish their line first
+                end = os.fstat(fd).st_size
+            cursor = _Cursor()
+            for raw in _lines(fd, 0, end, first_line=1):
+                entry = _parse(raw, cursor)
+                cursor = cursor.advanced(entry, len(raw))
+                yield entry
+        finally:
+            os.close(fd)
+
+    def erased_ids(self) -> set[UUID]:
+        """The ids of every subject in the journal (the whole chain is checked)."""
+        return {entry.subject_id for entry in self.entries()}
+
+    def verify(self, *, require_exists: bool = False) -> JournalReport:
+        """Check the whole chain; raise :class:`IntegrityFailure` naming the first bad line.
+
+        With ``require_exists`` a missing file raises :class:`JournalMissing`:
+        callers that know erasures happened (a restore) must not take a lost
+        journal for an empty one.
+        """
+        if require_exists and not self._path.exists():
+            raise JournalMissing(f"the erasure journal is missing: {self._path}")
+        count, head = 0, GENESIS_HASH
+        for entry in self.entries():
+            count, head = entry.seq, entry.hash
+        return JournalReport(entries=count, head_hash=head)
+
+    def _catch_up(self, fd: int) -> int:
+        """Read the lines appended since last time into the index; return the file size.
+
+        Call with the file locked. Starts over if the file was replaced or shrank.
+        """
+        stat = os.fstat(fd)
+        file_id = (stat.st_dev, stat.st_ino)
+        if file_id != self._file_id or stat.st_size < self._cursor.offset:
+            self._file_id, self._cursor, self._index = file_id, _Cursor(), {}
+        cursor = self._cursor
+        for raw in _lines(fd, cursor.offset, stat.st_size, first_line=cursor.seq + 1):
+            entry = _parse(raw, cursor)
+            cursor = cursor.advanced(entry, len(raw))
+            self._index.setdefault(entry.subject_id, entry.seq)
+            self._cursor = cursor
+        return stat.st_size
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cursor:
+    """How far a reader got: the last good entry and the byte offset after it."""
+
+    seq: int = 0
+    hash: str = GENESIS_HASH
+    offset: int = 0
+
+    def advanced(self, entry: JournalEntry, length: int) -> _Cursor:
+        return _Cursor(entry.seq, entry.hash, self.offset + length)
+
+
+def _broken(line: int, why: str) -> IntegrityFailure:
+    return IntegrityFailure(f"the erasure journal is broken at line {line}: {why}")
+
+
+def _parse(raw: bytes, cursor: _Cursor) -> JournalEntry:
+    """Parse and check one line (with its newline) that should follow ``cursor``."""
+    number = cursor.seq + 1
+    try:
+        data = json.loads(raw.decode("ascii"))
+        if not isinstance(data, dict) or set(data) != _KEYS or data["v"] != VERSION:
+            raise ValueError("unexpected fields")
+        entry = JournalEntry(
+            seq=data["seq"],
+            at=datetime.datetime.fromisoformat(data["at"]),
+            subject_id=UUID(data["subject_id"]),
+            reason=check_reason(data["reason"]),
+            actor=check_actor(data["actor"]),
+            prev=data["prev"],
+            hash=data["hash"],
+        )
+        if entry.at.tzinfo is None or type(entry.seq) is not int:
+            raise ValueError("bad field")
+        if not (_HEX64.fullmatch(entry.prev) and _HEX64.fullmatch(entry.hash)):
+            raise ValueError("bad hash")
+    except (ValueError, TypeError, KeyError, InvalidInput):
+        raise _broken(number, "the line is malformed") from None
+    if entry.line() != raw:
+        raise _broken(number, "the line is not in canonical form")
+    if entry.seq != number:
+        raise _broken(number, "the sequence number is wrong")
+    if entry.prev != cursor.hash:
+        raise _broken(number, "the link to the previous line is broken")
+    if entry_hash(entry) != entry.hash:
+        raise _broken(number, "the hash does not match")
+    return entry
+
+
+def _lines(fd: int, start: int, end: int, *, first_line: int) -> Iterator[bytes]:
+    """Complete lines (newline included) between two offsets; a partial last one fails."""
+    pending = b""
+    number = first_line
+    offset = start
+    while offset < end:
+        chunk = os.pread(fd, min(READ_CHUNK, end - offset), offset)
+        if not chunk:
+            break
+        offset += len(chunk)
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line + b"\n"
+            number += 1
+        if len(pending) > MAX_LINE:
+            raise _broken(number, "the line is far too long")
+    if pending or offset < end:
+        raise _broken(number, "the last line is incomplete (truncated)")
+
+
+@contextlib.contextmanager
+def _flock(fd: int, mode: int) -> Iterator[None]:
+    fcntl.flock(fd, mode)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _locked(fd: int, mode: int) -> Iterator[int]:
+    """Own ``fd``: lock it, hand it out, and close it (which also unlocks)."""
+    try:
+        fcntl.flock(fd, mode)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
