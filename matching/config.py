@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 from matching.errors import ConfigurationError
 
 PREFIX = "COACHMATCH_"
+# A dramatiq queue name (also the Redis key namespace); RabbitMQ adds ".DQ"/".XQ".
+_QUEUE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +36,10 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     job_lease_seconds: float = 300.0
+    # Jobs: the broker queue (and Redis namespace), so several installations or test
+    # runs can share one Redis or RabbitMQ; how often the outbox sweeper looks.
+    job_queue: str = "coachmatch"
+    sweep_interval_seconds: float = 5.0
     login_attempts_per_15_minutes: int = 10
     debug: bool = False
 
@@ -67,6 +74,10 @@ class Settings:
                                         cls.session_absolute_hours, "SESSION_ABSOLUTE_HOURS"),
             job_lease_seconds=float(_int(get("JOB_LEASE_SECONDS"), int(cls.job_lease_seconds),
                                          "JOB_LEASE_SECONDS")),
+            job_queue=get("JOB_QUEUE", cls.job_queue),
+            sweep_interval_seconds=float(_int(get("SWEEP_INTERVAL_SECONDS"),
+                                              int(cls.sweep_interval_seconds),
+                                              "SWEEP_INTERVAL_SECONDS")),
             debug=get("DEBUG").lower() in {"1", "true", "yes"},
         )
         settings.validate()
@@ -109,6 +120,10 @@ class Settings:
                 raise ConfigurationError(
                     f"COACHMATCH_BROKER_URL must start with redis:// or amqp://, not {scheme!r}"
                 )
+        if not _QUEUE_NAME.fullmatch(self.job_queue):
+            raise ConfigurationError(
+                "COACHMATCH_JOB_QUEUE must be letters, digits, '_' or '-' (at most 64)"
+            )
         if self.smtp_url:
             parts = urlsplit(self.smtp_url)
             if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:

@@ -103,9 +103,9 @@ async def write_transaction(engine: Engine | None = None) -> AsyncIterator[Any]:
         yield engine.current_transaction.get()
         return
     if isinstance(engine, SQLiteEngine):
-        async with _sqlite_writer_lock(engine):
-            async with engine.transaction(transaction_type=TransactionType.immediate) as txn:
-                yield txn
+        immediate = engine.transaction(transaction_type=TransactionType.immediate)
+        async with _sqlite_writer_lock(engine), immediate as txn:
+            yield txn
         return
     async with engine.transaction() as txn:
         yield txn

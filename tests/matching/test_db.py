@@ -20,7 +20,9 @@ async def test_migrations_are_idempotent_and_tables_usable(database: object) -> 
 )
 def test_bad_database_url_is_a_clear_error(url: str, tmp_path: object) -> None:
     with pytest.raises(ConfigurationError, match="COACHMATCH_DATABASE_URL"):
-        Settings.from_environ({"COACHMATCH_DATA_DIR": str(tmp_path), "COACHMATCH_DATABASE_URL": url})
+        Settings.from_environ(
+            {"COACHMATCH_DATA_DIR": str(tmp_path), "COACHMATCH_DATABASE_URL": url}
+        )
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: object) -> None:

@@ -1,0 +1,135 @@
+"""E-mail notifications: queued with ids only, composed by the worker from the vault.
+
+A service calls :func:`queue_mail` with a subject id and a template name inside
+its transaction; the job row and the queue message hold nothing else. The worker
+decrypts the recipient's name and address (:func:`compose`), hands the message to
+a mailer, and then :func:`record_sent` completes the job and writes the
+decryption to the audit log in one transaction.
+
+Delivery is at least once (a crash between sending and completing sends again),
+so the ``Message-ID`` is derived from the job id: a re-sent copy is recognisably
+the same message, and the dev mailbox overwrites its file.
+
+Texts are Dutch first, then English, until subjects carry a language preference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+from collections.abc import Mapping
+from email.message import EmailMessage
+from uuid import UUID
+
+from matching import audit, outbox
+from matching.config import Settings
+from matching.errors import InvalidInput, NotFound
+from matching.subjects import read_subject
+from matching.vault import Vault
+
+SEND_MAIL_ACTOR = "send_mail"
+SYSTEM_ACTOR = "system"
+AUDIT_PURPOSE = "notification"
+DEFAULT_MAIL_DOMAIN = "coachmatch.localhost"
+
+
+@dataclasses.dataclass(frozen=True)
+class MailTemplate:
+    """Subject and body; ``{name}`` is the recipient's name, filled in by the worker."""
+
+    subject: str
+    body: str
+
+
+TEMPLATES: Mapping[str, MailTemplate] = {
+    "test_message": MailTemplate(
+        subject="Coachmatch: testbericht / test message",
+        body=(
+            "Beste {name},\n\n"
+            "Dit is een testbericht van Coachmatch. U hoeft niets te doen.\n\n"
+            "-- English --\n\n"
+            "Dear {name},\n\n"
+            "This is a test message from Coachmatch. No action is needed.\n"
+        ),
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class OutgoingMail:
+    job_id: UUID
+    subject_id: UUID
+    template: str
+    message: EmailMessage = dataclasses.field(repr=False)
+
+
+async def queue_mail(subject_id: UUID, template: str) -> UUID:
+    """Record a mail job in the caller's transaction; only ids and the template name."""
+    if template not in TEMPLATES:
+        raise InvalidInput("unknown mail template")
+    return await outbox.enqueue(SEND_MAIL_ACTOR, subject_id=subject_id, template=template)
+
+
+async def compose(
+    vault: Vault, settings: Settings, job_id: UUID, args: Mapping[str, object]
+) -> OutgoingMail | None:
+    """Build the message for a mail job; ``None`` if the recipient no longer exists."""
+    subject_id, template = _parse_args(args)
+    try:
+        recipient = await read_subject(vault, subject_id)
+    except NotFound:  # includes SubjectErased: nobody left to write to
+        return None
+    text = TEMPLATES[template]
+    name = _one_line(recipient.name)
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = email.utils.formataddr((name, recipient.email.strip()))
+    message["Subject"] = text.subject
+    message["Date"] = email.utils.formatdate(usegmt=True)
+    message["Message-ID"] = message_id(job_id, settings.mail_from)
+    message["Content-Language"] = "nl, en"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text.body.format(name=name))
+    return OutgoingMail(job_id=job_id, subject_id=subject_id, template=template, message=message)
+
+
+def message_id(job_id: UUID, mail_from: str) -> str:
+    """The same ``Message-ID`` for every delivery of one job."""
+    address = email.utils.parseaddr(mail_from)[1]
+    domain = address.rpartition("@")[2] or DEFAULT_MAIL_DOMAIN
+    return f"<{job_id}@{domain}>"
+
+
+async def record_sent(mail: OutgoingMail) -> bool:
+    """Complete the job and audit the decryption it needed, in one transaction."""
+    async with outbox.completing(mail.job_id) as won:
+        if won:
+            await audit.record(
+                SYSTEM_ACTOR,
+                audit.Action.DATA_DECRYPTED,
+                subject_id=mail.subject_id,
+                purpose=AUDIT_PURPOSE,
+                details={"job_id": mail.job_id, "template": mail.template,
+                         "fields": ["name", "email"]},
+            )
+    return won
+
+
+async def skip(job_id: UUID) -> bool:
+    """Complete a mail job whose recipient is gone, without an effect."""
+    async with outbox.completing(job_id) as won:
+        return won
+
+
+def _parse_args(args: Mapping[str, object]) -> tuple[UUID, str]:
+    template = args.get("template")
+    if not isinstance(template, str) or template not in TEMPLATES:
+        raise InvalidInput("unknown mail template")
+    try:
+        return UUID(str(args.get("subject_id"))), template
+    except ValueError:
+        raise InvalidInput("a mail job needs a subject id") from None
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())

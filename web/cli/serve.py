@@ -1,0 +1,87 @@
+"""``coachmatch run`` and ``coachmatch migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import socket
+from typing import Any
+
+from matching.config import Settings
+from matching.errors import ConfigurationError
+from matching.runtime import close_runtime, open_runtime
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: Any) -> None:
+    run = sub.add_parser("run", help="migrate, then serve the site with embedded workers")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.set_defaults(handler=_run, log_level=logging.INFO)
+
+    migrate = sub.add_parser("migrate", help="bring the schema up to date")
+    migrate.set_defaults(handler=_migrate)
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async def main() -> None:
+        runtime = await open_runtime(settings)
+        await close_runtime(runtime)
+
+    asyncio.run(main())
+    print("coachmatch: the schema is up to date")
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    sock = bind_socket(args.host, args.port)
+    asyncio.run(serve(settings, sock))
+    return 0
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before anything else starts, so a busy port is a clear one-line error."""
+    if not 0 < port < 65536:
+        raise ConfigurationError(f"--port must be between 1 and 65535, not {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(f"port {port} on {host} is already in use") from None
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(settings: Settings, sock: socket.socket) -> None:
+    """Open the runtime, attach the workers, and serve until interrupted."""
+    import uvicorn
+
+    from web.app import create_app
+    from workers.lifecycle import attach_workers
+
+    runtime = await open_runtime(settings)
+    workers = attach_workers(runtime)
+    app = create_app(runtime, on_startup=(workers.start,), on_shutdown=(workers.stop,))
+    config = uvicorn.Config(
+        app,
+        log_level="info",
+        access_log=False,  # access logs would hold IP addresses and private-link paths
+        server_header=False,
+        proxy_headers=False,
+        lifespan="on",
+    )
+    host, port = sock.getsockname()[:2]
+    log.info("Coachmatch serves on http://%s:%s", host, port)
+    try:
+        await uvicorn.Server(config).serve(sockets=[sock])
+    finally:
+        await close_runtime(runtime)

@@ -1,0 +1,127 @@
+"""The actors: thin functions that take an outbox job id and call one matching service.
+
+A queue message carries only the job id; the arguments (ids and codes) are read
+from the outbox row. Every run first counts an attempt
+(:func:`matching.outbox.begin_attempt`), which also skips a job that is already
+done, so duplicate deliveries are harmless. Database effects commit in the same
+transaction as :func:`matching.outbox.complete`: exactly one effect per job.
+
+When a run fails, only the exception's class name is kept (in the outbox row and
+in the :class:`JobFailed` that dramatiq logs and retries with): messages of
+library errors may quote personal data, and dramatiq copies the traceback text
+into the retried queue message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import dramatiq
+from dramatiq.broker import Broker
+from dramatiq.middleware import Interrupt
+
+from matching import diagnostics, notifications, outbox
+from matching.outbox import Job
+from matching.runtime import Runtime
+from workers.async_bridge import AsyncBridge
+from workers.mail import Mailer
+
+log = logging.getLogger(__name__)
+
+PROBE = diagnostics.PROBE_ACTOR
+SEND_MAIL = notifications.SEND_MAIL_ACTOR
+ACTOR_NAMES = frozenset({PROBE, SEND_MAIL})
+#: How long one service call may take on the loop (a probe works up to 60 s).
+SERVICE_TIMEOUT_SECONDS = diagnostics.MAX_WORK_SECONDS + 30.0
+
+
+class JobFailed(Exception):
+    """A job run failed; carries the job id and the error's class name, nothing else."""
+
+    def __init__(self, job_id: UUID | str, error_code: str) -> None:
+        super().__init__(f"job {job_id} failed: {error_code}")
+        self.error_code = error_code
+
+
+class BadJobMessage(Exception):
+    """A message whose job id is not a UUID: retrying cannot help."""
+
+
+@dataclasses.dataclass(frozen=True)
+class JobContext:
+    """What a run needs: the process's runtime, the bridge to its loop, the mailer."""
+
+    runtime: Runtime
+    bridge: AsyncBridge
+    mailer: Mailer
+
+
+Handler = Callable[[JobContext, Job], None]
+
+
+def declare_actors(
+    broker: Broker, context: JobContext, queue_name: str
+) -> dict[str, dramatiq.Actor[Any, Any]]:
+    """Declare every actor on ``broker`` (see :mod:`workers.broker` for why explicitly)."""
+
+    def probe(job_id: str) -> None:
+        run_job(context, job_id, run_probe)
+
+    def send_mail(job_id: str) -> None:
+        run_job(context, job_id, run_send_mail)
+
+    functions: dict[str, Callable[[str], None]] = {PROBE: probe, SEND_MAIL: send_mail}
+    return {
+        name: dramatiq.actor(
+            broker=broker, actor_name=name, queue_name=queue_name, throws=(BadJobMessage,)
+        )(fn)
+        for name, fn in functions.items()
+    }
+
+
+def run_job(context: JobContext, raw_job_id: str, handler: Handler) -> None:
+    """Count an attempt, skip a finished job, run ``handler``; failures keep their class only."""
+    job_id = _parse_job_id(raw_job_id)
+    job = context.bridge.run(outbox.begin_attempt(job_id))
+    if job is None:
+        log.debug("job %s is done or failed already: skipped", job_id)
+        return
+    try:
+        handler(context, job)
+    except (Exception, Interrupt) as exc:
+        code = type(exc).__name__
+        try:
+            context.bridge.run(outbox.record_failure(job_id, code))
+        except Exception as record_exc:
+            log.warning("could not record the failure of job %s (%s)", job_id,
+                        type(record_exc).__name__)
+        raise JobFailed(job_id, code) from None
+
+
+def _parse_job_id(raw: object) -> UUID:
+    try:
+        return UUID(str(raw))
+    except ValueError:
+        raise BadJobMessage("the message does not carry a job id") from None
+
+
+def run_probe(context: JobContext, job: Job) -> None:
+    context.bridge.run(diagnostics.run_probe(job.id, job.args), SERVICE_TIMEOUT_SECONDS)
+
+
+def run_send_mail(context: JobContext, job: Job) -> None:
+    """Compose from the vault, deliver (in this thread), then complete and audit."""
+    runtime = context.runtime
+    mail = context.bridge.run(
+        notifications.compose(runtime.vault, runtime.settings, job.id, job.args)
+    )
+    if mail is None:
+        context.bridge.run(notifications.skip(job.id))
+        log.info("job %s skipped: the recipient no longer exists", job.id)
+        return
+    context.mailer.send(mail.message, job_id=job.id)
+    context.bridge.run(notifications.record_sent(mail))

@@ -1,0 +1,128 @@
+"""The relay: sends committed outbox jobs to the broker; the sweeper re-sends the lost ones.
+
+:meth:`Relay.dispatch` becomes ``runtime.dispatch``: after a unit of work commits,
+it claims the new jobs (starting their lease) and enqueues one message per job,
+carrying the job id only. :meth:`Relay.sweep` does the same for every job whose
+lease ran out: never sent (the process died right after commit, or the broker was
+down), or sent but not done in time (the message or the worker was lost).
+
+Broker calls block (network I/O), so they run on one dedicated thread, never on
+the event loop; one thread also keeps a RabbitMQ connection, which pika ties to
+its thread, in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from uuid import UUID
+
+from dramatiq.broker import Broker
+from dramatiq.message import Message
+
+from matching import outbox
+from matching.outbox import Job
+
+log = logging.getLogger(__name__)
+
+SWEEP_BATCH = 200
+
+
+def job_message(queue_name: str, job: Job) -> Message[None]:
+    """The queue message for a job: its actor and its id, nothing else."""
+    return Message(
+        queue_name=queue_name, actor_name=job.actor, args=(str(job.id),), kwargs={}, options={}
+    )
+
+
+class Relay:
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        queue_name: str,
+        lease_seconds: float,
+        actor_names: Collection[str],
+    ) -> None:
+        self.broker = broker
+        self.queue_name = queue_name
+        self.lease_seconds = lease_seconds
+        self.actor_names = frozenset(actor_names)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-relay")
+        broker.declare_queue(queue_name)
+
+    async def dispatch(self, job_ids: Sequence[UUID]) -> None:
+        """Send jobs that were just committed (the ``runtime.dispatch`` of this process)."""
+        claimed = await outbox.claim_for_send(job_ids, outbox.lease_cutoff(self.lease_seconds))
+        await self._send_all(claimed)
+
+    async def sweep(self, *, sent_before: datetime.datetime | None = None) -> int:
+        """Send every job that is due; with ``sent_before``, also those sent before then.
+
+        Returns how many jobs were sent.
+        """
+        cutoff = outbox.lease_cutoff(self.lease_seconds, sent_before=sent_before)
+        total = 0
+        while True:
+            due = await outbox.due_for_resend(cutoff, SWEEP_BATCH)
+            claimed = await outbox.claim_for_send(due, cutoff)
+            total += await self._send_all(claimed)
+            if len(due) < SWEEP_BATCH:
+                return total
+
+    async def _send_all(self, jobs: Sequence[Job]) -> int:
+        sent = 0
+        for job in jobs:
+            sent += await self._send(job)
+        return sent
+
+    async def _send(self, job: Job) -> int:
+        if job.actor not in self.actor_names:
+            log.error("job %s names no known actor: marked failed", job.id)
+            await outbox.give_up(job.id, "UnknownActor")
+            return 0
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                self._executor, self.broker.enqueue, job_message(self.queue_name, job)
+            )
+        except Exception as exc:
+            log.warning("could not send job %s (%s); it stays pending", job.id,
+                        type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await outbox.release(job.id)
+            return 0
+        return 1
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+async def run_sweeper(
+    relay: Relay,
+    *,
+    interval_seconds: float,
+    stop: asyncio.Event,
+    first_sent_before: datetime.datetime | None = None,
+) -> None:
+    """Sweep now and then every ``interval_seconds`` until ``stop`` is set.
+
+    The first sweep may also take jobs sent before ``first_sent_before``: an
+    embedded worker passes its own start time, because whatever was sent before
+    it started sat in a previous process's memory and is gone.
+    """
+    sent_before = first_sent_before
+    while not stop.is_set():
+        try:
+            sent = await relay.sweep(sent_before=sent_before)
+            sent_before = None
+            if sent:
+                log.info("sweeper sent %d pending job(s)", sent)
+        except Exception as exc:  # the database may be briefly unavailable: try again
+            log.warning("outbox sweep failed (%s)", type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_seconds)
