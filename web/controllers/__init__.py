@@ -1,0 +1,1 @@
+"""HTTP handlers: parse the request, call one service, answer. No queries here."""
