@@ -42,6 +42,8 @@ class Settings:
     sweep_interval_seconds: float = 5.0
     login_attempts_per_15_minutes: int = 10
     debug: bool = False
+    # The anonymiser's lookup cache (built by `coachmatch anonymise --prepare`).
+    cache_dir: Path | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -54,6 +56,7 @@ class Settings:
         database_url = get("DATABASE_URL") or f"sqlite:///{data_dir / 'coachmatch.sqlite3'}"
         key_file = get("MASTER_KEY_FILE")
         backup_dir = get("BACKUP_DIR")
+        cache_dir = get("CACHE_DIR")
         hosts = get("ALLOWED_HOSTS")
         settings = cls(
             data_dir=data_dir,
@@ -64,6 +67,7 @@ class Settings:
             smtp_url=get("SMTP_URL"),
             mail_from=get("MAIL_FROM", cls.mail_from),
             backup_dir=Path(backup_dir).expanduser().resolve() if backup_dir else None,
+            cache_dir=Path(cache_dir).expanduser().resolve() if cache_dir else None,
             base_url=get("BASE_URL", cls.base_url).rstrip("/"),
             allowed_hosts=tuple(h.strip() for h in hosts.split(",") if h.strip())
             if hosts
@@ -86,6 +90,10 @@ class Settings:
     @property
     def effective_backup_dir(self) -> Path:
         return self.backup_dir or self.data_dir / "backups"
+
+    @property
+    def effective_cache_dir(self) -> Path:
+        return self.cache_dir or self.data_dir / "cache"
 
     @property
     def effective_master_key_file(self) -> Path:

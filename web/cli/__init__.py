@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "web.cli.keys",
     "web.cli.audit",
     "web.cli.jobs",
+    "web.cli.anonymise",
 )
 
 EXIT_USAGE = 2

@@ -1,0 +1,32 @@
+"""Phone numbers via phonenumbers (region NL), lenient but anchored on + / 0 / (."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import phonenumbers
+
+from anonymiser.text.findings import Finding
+
+_REGION = "NL"
+
+
+def find(text: str, *, taken: Iterable[Finding] = ()) -> list[Finding]:
+    """Numbers that start with '+', '0' or '(' and do not cut into ``taken`` (IBAN, BSN, dates)."""
+    claimed = list(taken)
+    found: list[Finding] = []
+    matcher = phonenumbers.PhoneNumberMatcher(
+        text, _REGION, leniency=phonenumbers.Leniency.POSSIBLE
+    )
+    for match in matcher:
+        if match.raw_string[:1] not in "+0(":
+            continue
+        if any(
+            match.start < f.end
+            and f.start < match.end
+            and not (match.start <= f.start and f.end <= match.end)
+            for f in claimed
+        ):
+            continue  # part of an IBAN, date or BSN; a longer number containing one stays
+        found.append(Finding("phone", match.start, match.end))
+    return found
