@@ -265,7 +265,7 @@ async def _limits(
     runtime: Runtime, email_index: str, client_address: str
 ) -> list[login_throttle.Limit]:
     per_account = runtime.settings.login_attempts_per_15_minutes
-    key = await app_secrets.derived_key(runtime.vault, THROTTLE_KEY_PURPOSE)
+    key = app_secrets.derived_key(runtime.vault, THROTTLE_KEY_PURPOSE)
     return [
         login_throttle.Limit(login_throttle.account_key(email_index), per_account),
         login_throttle.Limit(

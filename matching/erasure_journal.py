@@ -42,6 +42,7 @@ from pathlib import Path
 from uuid import UUID
 
 from matching.codes import GENESIS_HASH, check_actor
+from matching.durable import fsync_dir, write_all
 from matching.errors import IntegrityFailure, InvalidInput, JournalMissing
 
 VERSION = 1
@@ -174,10 +175,10 @@ class ErasureJournal:
             )
             entry = dataclasses.replace(entry, hash=entry_hash(entry))
             line = entry.line()
-            _write_all(fd, line)
+            write_all(fd, line)
             os.fsync(fd)
             if size == 0:  # a new file: make its directory entry durable too
-                _fsync_dir(self._path.parent)
+                fsync_dir(self._path.parent)
             self._cursor = head.advanced(entry, len(line))
             self._index.setdefault(subject_id, entry.seq)
             return entry.seq, entry
@@ -341,16 +342,3 @@ def _locked(fd: int, mode: int) -> Iterator[int]:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from anonymiser.crypto import KeyWrapper, generate_master_key
 from matching.config import Settings, decode_master_key
+from matching.durable import fsync_dir
 from matching.errors import ConfigurationError
 
 NEXT_SUFFIX = ".next"
@@ -141,7 +142,7 @@ class Keyring:
             raise ConfigurationError(f"{next_path} changed during the rotation; run it again")
         try:
             os.replace(next_path, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except OSError as exc:
             raise ConfigurationError(
                 f"cannot replace {path} with {next_path}: {exc.strerror}; run the rotation again"
@@ -221,7 +222,7 @@ def publish_key_file(path: Path, key: bytes) -> None:
                 os.link(tmp, path)
         finally:
             os.unlink(tmp)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         raise ConfigurationError(
             f"cannot create the master key file {path}: {exc.strerror}"
@@ -237,10 +238,3 @@ def _read_optional(path: Path) -> KeyWrapper | None:
 def _next_path(path: Path) -> Path:
     return path.with_name(path.name + NEXT_SUFFIX)
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

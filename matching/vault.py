@@ -50,7 +50,8 @@ from matching.tables import SubjectKey, VaultSecret
 
 FENCE = "master-key-check"
 BLIND_INDEX_ROOT = "blind-index-root"
-SECRET_NAMES = (FENCE, BLIND_INDEX_ROOT)
+APP_KEY_ROOT = "app-hmac-root"  # root of the message-authentication keys (matching.app_secrets)
+SECRET_NAMES = (FENCE, BLIND_INDEX_ROOT, APP_KEY_ROOT)
 SECRET_BYTES = 32
 KIND_DEK = b"dek"
 KIND_SECRET = b"secret"
@@ -140,6 +141,7 @@ class Vault:
         self._keyring = keyring
         self._cache = DataKeyCache(cache_size, cache_ttl_seconds)
         self._blind_index: BlindIndex | None = None
+        self._secrets: dict[str, bytes] = {}
 
     @property
     def keyring(self) -> Keyring:
@@ -158,7 +160,15 @@ class Vault:
         NOTHING``, then everyone reads back the one row that won.
         """
         values = {name: await self._load_or_create_secret(name) for name in SECRET_NAMES}
+        self._secrets = values
         self._blind_index = BlindIndex(values[BLIND_INDEX_ROOT])
+
+    def secret(self, name: str) -> bytes:
+        """A vault secret loaded by :meth:`ensure_secrets` (one of ``SECRET_NAMES``)."""
+        try:
+            return self._secrets[name]
+        except KeyError:
+            raise ConfigurationError(f"the vault secret {name!r} is not loaded") from None
 
     async def _load_or_create_secret(self, name: str) -> bytes:
         row = await _secret_row(name)

@@ -62,7 +62,7 @@ def create_app(
     """The site over ``runtime``; ``route_handlers`` adds handlers (tests use it)."""
 
     async def load_form_key(app: Litestar) -> None:
-        key = await app_secrets.derived_key(runtime.vault, FORM_KEY_PURPOSE)
+        key = app_secrets.derived_key(runtime.vault, FORM_KEY_PURPOSE)
         app.state.form_tokens = FormTokens(key)
 
     i18n.catalogs()  # compile the catalogs now: a broken .po file stops the start

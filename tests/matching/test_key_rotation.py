@@ -25,7 +25,7 @@ from matching.key_rotation import (
 from matching.keyring import Keyring, load_keyring
 from matching.subjects import create_subject, find_by_email, read_subject
 from matching.tables import SubjectKey, VaultSecret
-from matching.vault import FENCE, Vault
+from matching.vault import FENCE, SECRET_NAMES, Vault
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ async def test_rotation_rewraps_everything_and_keeps_data_readable(
     old_file = settings.effective_master_key_file.read_bytes()
     report = await rotate_master_key(vault.keyring, batch_size=3)
     assert report.old_kek_id != report.new_kek_id and not report.resumed
-    assert (report.rewrapped_keys, report.rewrapped_secrets) == (7, 2)
+    assert (report.rewrapped_keys, report.rewrapped_secrets) == (7, len(SECRET_NAMES))
     assert await kek_ids() == {report.new_kek_id}
     assert settings.effective_master_key_file.read_bytes() != old_file
     assert not vault.keyring.next_path.exists()
@@ -127,7 +127,7 @@ async def test_crash_right_after_writing_the_next_key(database: object, settings
     target, _ = load_keyring(settings).begin_rotation()
     report = await rotate_master_key(load_keyring(settings))
     assert report.resumed and report.new_kek_id == target.kek_id
-    assert report.rewrapped_keys == 2 and report.rewrapped_secrets == 2
+    assert report.rewrapped_keys == 2 and report.rewrapped_secrets == len(SECRET_NAMES)
     await assert_all_readable(settings, people)
 
 

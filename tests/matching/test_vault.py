@@ -13,7 +13,7 @@ from matching.config import Settings
 from matching.errors import ConfigurationError, DecryptionFailed, SubjectErased
 from matching.keyring import Keyring, load_keyring
 from matching.tables import SubjectKey, VaultSecret
-from matching.vault import BLIND_INDEX_ROOT, FENCE, DataKeyCache, Vault
+from matching.vault import SECRET_NAMES, DataKeyCache, Vault
 
 T, C = "data_subject", "name"
 
@@ -169,10 +169,10 @@ async def test_secrets_are_created_once_even_concurrently(
     keyring = load_keyring(settings)
     vaults = [Vault(keyring) for _ in range(4)]
     await asyncio.gather(*(v.ensure_secrets() for v in vaults))
-    assert await VaultSecret.count() == 2
+    assert await VaultSecret.count() == len(SECRET_NAMES)
     assert {v.email_index("x@y.nl") for v in vaults} == {vaults[0].email_index("x@y.nl")}
     names = {row["name"] for row in await VaultSecret.select(VaultSecret.name)}
-    assert names == {FENCE, BLIND_INDEX_ROOT}
+    assert names == set(SECRET_NAMES)
 
 
 async def test_another_master_key_is_refused_clearly(vault: Vault) -> None:
