@@ -32,8 +32,10 @@ import os
 NONCE_BYTES = 12
 _PER_BLOCK = 512
 
-_state: tuple[bytes, itertools.count[int]] = (os.urandom(NONCE_BYTES * _PER_BLOCK),
-                                              itertools.count())
+_state: tuple[bytes, itertools.count[int]] = (
+    os.urandom(NONCE_BYTES * _PER_BLOCK),
+    itertools.count(),
+)
 
 
 def _fresh_block() -> bytes:

@@ -60,8 +60,7 @@ def _table() -> dict[str, _Entry]:
     for name, province in _province_names().items():
         add(name, _RANK["province"], province)
     return {
-        key: _Entry(rank, tuple(sorted(provinces, key=lambda p: p.value)),
-                    frozenset(every[key]))
+        key: _Entry(rank, tuple(sorted(provinces, key=lambda p: p.value)), frozenset(every[key]))
         for key, (rank, provinces) in best.items()
     }
 
@@ -77,7 +76,7 @@ def province_for_city(city: str) -> Province | None:
     key = fold(city)
     for prefix in _PREFIXES:
         if key.startswith(prefix):
-            key = key[len(prefix):]
+            key = key[len(prefix) :]
     if not key:
         return None
     table = _table()

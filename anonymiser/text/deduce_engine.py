@@ -28,6 +28,7 @@ import deduce.annotator  # noqa: E402  (imported lazily otherwise; sets warnings
 from deduce import Deduce  # noqa: E402
 
 from anonymiser.text.lexicon import PARTICLES, PUBLIC_FIGURES  # noqa: E402
+from anonymiser.text.public_words import KEEP_WORDS  # noqa: E402
 
 _root.handlers[:] = _saved_logging[0]
 _root.setLevel(_saved_logging[1])
@@ -76,9 +77,14 @@ class DeduceSpan:
 def _recipe_key() -> str:
     digest = hashlib.sha256()
     parts = (deduce.__version__, RECIPE_VERSION, *EXTRA_WHITELIST, *PUBLIC_FIGURES)
+    parts += _public_words()
     for part in parts:
         digest.update(part.encode("utf-8") + b"\0")
     return digest.hexdigest()[:12]
+
+
+def _public_words() -> tuple[str, ...]:
+    return tuple(sorted(KEEP_WORDS))
 
 
 def _append(path: Path, words: tuple[str, ...]) -> None:
@@ -101,7 +107,7 @@ def _write_trimmed_src(dst: Path) -> None:
     (street / "items.txt").write_text("", encoding="utf-8")
     (street / "transform.json").unlink(missing_ok=True)
     whitelist = lists / "whitelist"
-    _append(whitelist / "lst_stop_word" / "items.txt", EXTRA_WHITELIST)
+    _append(whitelist / "lst_stop_word" / "items.txt", EXTRA_WHITELIST + _public_words())
     _append(whitelist / "lst_common_word" / "exceptions.txt", ("leiden",))
     _append(whitelist / "lst_eponymous_disease" / "items.txt", PUBLIC_FIGURES)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from anonymiser.text.public_words import FAMOUS_PEOPLE
+
 
 def words(block: str) -> tuple[str, ...]:
     """The white-space separated words of a block of text."""
@@ -65,4 +67,5 @@ PUBLIC_FIGURES: tuple[str, ...] = (
     "Daniel Kahneman", "Adam Grant", "Cal Newport", "James Clear", "Viktor Frankl",
     "Susan Cain", "Richard Bolles", "Carol Dweck", "Malcolm Gladwell", "Yuval Harari",
     "Dale Carnegie", "Tony Robbins", "Jordan Peterson", "Ikigai",
+    *FAMOUS_PEOPLE,
 )  # fmt: skip

@@ -26,6 +26,7 @@ from anonymiser.text.patterns import (
     phones,
     postcodes,
     urls_handles,
+    world_cities,
 )
 from anonymiser.text.spans import merge
 
@@ -33,7 +34,7 @@ __all__ = ["Anonymiser", "CandidateName", "prepare"]
 
 # Run first; phone numbers are only looked for outside what these claimed.
 _IDENTIFIER_DETECTORS = (emails, urls_handles, iban, bsn, dates, postcodes, addresses)
-_CONTEXT_DETECTORS = (ages, employers, cities)
+_CONTEXT_DETECTORS = (ages, employers, cities, world_cities)
 
 
 def prepare(cache_dir: Path) -> Path:
@@ -79,7 +80,8 @@ class Anonymiser:
         found: list[Finding] = []
         for detector in _IDENTIFIER_DETECTORS:
             found += detector.find(text)
-        found += phones.find(text, taken=found)
+        numbers = phones.find(text, taken=found)
+        found = phones.drop_beaten(found, numbers, text) + numbers
         for context_detector in _CONTEXT_DETECTORS:
             found += context_detector.find(text)
         lowercase = recase.is_lowercase(text)
@@ -98,6 +100,7 @@ def _from_deduce(text: str, spans: list[DeduceSpan], engine: DeduceEngine) -> li
         start, end = span.start, span.end
         if kind == "name":
             start = names.skip_titles(text, start, end, engine.prefixes)
+            end = names.before_sentence_end(text, start, end)
         elif kind == "city":
             kind = postcodes.classify_location(text[start:end])
         elif kind == "age":

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from anonymiser.text.casing import is_lowercase
 from anonymiser.text.lexicon import FUNCTION_WORDS, PARTICLES
+from anonymiser.text.public_words import ORDINARY_WORDS
 
 __all__ = ["Recaser", "is_lowercase"]
 
@@ -34,7 +35,7 @@ class Recaser:
             for lower, usual in table.items():
                 if len(usual) != len(lower) or lower in lists.whitelist:
                     continue
-                if lower not in FUNCTION_WORDS and lower not in PARTICLES:
+                if lower not in FUNCTION_WORDS | PARTICLES | ORDINARY_WORDS:
                     cased[lower] = usual
         self._cased = cased
         self._pairs = lists.particle_places

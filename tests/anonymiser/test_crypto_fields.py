@@ -26,8 +26,9 @@ versions = st.integers(min_value=1, max_value=2**32 - 1)
 
 
 @given(value=st.binary(max_size=2000), table=names, column=names, row=row_ids, version=versions)
-def test_bytes_round_trip(value: bytes, table: str, column: str, row: uuid.UUID | str,
-                          version: int) -> None:
+def test_bytes_round_trip(
+    value: bytes, table: str, column: str, row: uuid.UUID | str, version: int
+) -> None:
     aad = field_aad(table, column, row, version)
     blob = CIPHER.encrypt(value, aad)
     assert blob[0] == FORMAT_VERSION
@@ -104,8 +105,9 @@ def test_aad_binds_uuid_the_same_as_text_or_object() -> None:
 
 
 @given(a=st.tuples(names, names, row_ids, versions), b=st.tuples(names, names, row_ids, versions))
-def test_aad_is_injective(a: tuple[str, str, uuid.UUID | str, int],
-                          b: tuple[str, str, uuid.UUID | str, int]) -> None:
+def test_aad_is_injective(
+    a: tuple[str, str, uuid.UUID | str, int], b: tuple[str, str, uuid.UUID | str, int]
+) -> None:
     def canonical(t: tuple[str, str, uuid.UUID | str, int]) -> tuple[str, str, str, int]:
         row = t[2]
         if isinstance(row, str):

@@ -20,13 +20,15 @@ _NOT_AGE_AFTER = re.compile(
     r"\s*(?:jaar|jr\.?|years?)?\s*(?:ervaring|werkervaring|werkzaam|in\s+dienst|geleden|bij|"
     r"lang|gewerkt|getrouwd|samen|of\s+experience|experience|ago|at\b|in\s+the|for\b|"
     r"procent|%|uur|euro|keer|kinderen|hours|percent|times|minuten|minutes|dagen|days|"
-    r"weken|weeks|maanden|months|werk|work)"
+    r"weken|weeks|maanden|months|werk|work|kilo|km|kg|cm|meter|graden|degrees|euro)"
 )
 # What comes right before the number.
 _BEFORE = re.compile(
     r"(?:\bik\s+ben|\bben\s+ik|\bik\s+word|\bword\s+ik|\bik\s+werd|\bi\s+am|\bi'm|\bi\u2019m|"
     r"\bim|\bage|\baged|\bleeftijd|\bmijn\s+leeftijd\s+is|\bmy\s+age\s+is|\bi\s+turn(?:ed)?|"
-    r"\bturning|\bturned|\bwerd\s+ik|\bis\s+nu|\bben\s+nu|\bam\s+now)\s*:?\s*$"
+    r"\bturning|\bturned|\bwerd\s+ik|\bis\s+nu|\bben\s+nu|\bam\s+now|(?:^|[,;]|\ben)\s*ben|"
+    r"\bleeftijd\s+van|\bage\s+of|\bik\s+word(?:\s+[a-z]+){1,3})"
+    r"(?:\s+(?:net|bijna|al|pas|nu|inmiddels|just|almost|nearly|already|now))?\s*:?\s*$"
 )
 _AFTER_NAME = re.compile(r"[^\W\d_]\s*\(\s*$|[^\W\d_],\s*$")
 _CLOSE_AFTER_NAME = re.compile(

@@ -47,16 +47,20 @@ _CASED_ORG = re.compile(
     rf"(?:[ \t]+(?:(?:van|de|der|den|het|la|le|du|&|en|und|and|of|voor)[ \t]+)*{_NAME_WORD}){{0,5}}"
 )
 _LOWER_ORG = re.compile(r"[^\W\d_][\w.&'-]*(?:[ \t]+[^\W\d_][\w.&'-]*){0,4}")
+# A capitalised word; a dot only inside it ("B.V"), never the sentence's full stop.
+_CAP_WORD = r"[A-Z](?:[\w'\u2019-]|\.(?=\w))*"
 _LEGAL = (
     r"B\.?V\.?|N\.?V\.?|V\.?O\.?F\.?|Groep|Group|Holding|Holdings|Ltd\.?|Inc\.?|GmbH|LLC|"
-    r"LLP|PLC|& Co\.?|& Zonen|& Partners|Partners|Advocaten|Notarissen|Accountants|"
+    r"LLP|PLC|& Co\.?|& Zonen|& Zn\.?|& Partners|Partners|Advocaten|Notarissen|Accountants|"
     r"Consultancy|Consulting|Solutions|Services|Technologies|Software|International|"
     r"Nederland|Benelux|Europe|Bouw|Installatietechniek|Logistics|Logistiek|Transport|"
-    r"Makelaardij|Media|Bank|Verzekeringen|Zorggroep|Thuiszorg|Kinderopvang"
+    r"Makelaardij|Media|Bank|Verzekeringen|Zorggroep|Thuiszorg|Kinderopvang|Trucks|"
+    r"Apotheek|Bakkerij|Bakehouse|Kapsalon|Restaurant|Hotel|Garage|Makelaars|Tandartsen|"
+    r"Huisartsen|Fysiotherapie|Schoonmaak|Schoonmaakdiensten|Installaties|Techniek"
 )
 _WITH_LEGAL_FORM = re.compile(
-    rf"\b(?:[A-Z][\w'\u2019.-]*[ \t]+(?:(?:&|en|van|de|der|den)[ \t]+)*){{1,4}}"
-    rf"(?:{_LEGAL})(?![\w])\.?"
+    rf"\b(?:{_CAP_WORD}[ \t]+(?:(?:&|en|van|de|der|den)[ \t]+)*){{1,4}}"
+    rf"(?:{_LEGAL})(?![\w])"
 )
 _BODY_WORDS = (
     r"gemeente|provincie|waterschap|hoogheemraadschap|ministerie\s+van|stichting|vereniging|"
@@ -66,9 +70,18 @@ _BODY_WORDS = (
 )
 _PUBLIC_BODY = re.compile(rf"\b(?:{_BODY_WORDS})\s+")
 _BODY_NAME = re.compile(
-    r"(?:(?:de|het|van|der|den|'t|'s-?)\s+)*[A-Z][\w'\u2019.-]*"
-    r"(?:[ \t]+(?:(?:de|het|van|der|den|aan|op)[ \t]+)*[A-Z][\w'\u2019.-]*){0,3}"
+    rf"(?:(?:de|het|van|der|den|'t|'s-?)\s+)*{_CAP_WORD}"
+    rf"(?:[ \t]+(?:(?:de|het|van|der|den|aan|op)[ \t]+)*{_CAP_WORD}){{0,3}}"
 )
+# A generic head noun and the name after it: "restaurant De Librije", "Politie Utrecht".
+_HEADS = (
+    r"kapsalon|restaurant|cafe|eetcafe|bakkerij|slagerij|apotheek|politie|"
+    r"(?:huisartsen|verloskundigen|tandarts|tandartsen|fysiotherapie|therapie)?praktijk|"
+    r"brandweer|(?:stedelijk\s+|christelijk\s+)?gymnasium|lyceum|atheneum|college|hotel|"
+    r"garage|kinderdagverblijf|kinderopvang|osg|csg|rsg|"
+    r"hair\s+salon|bakery|clinic|kliniek"
+)
+_HEADED = re.compile(rf"\b(?:{_HEADS})[ \t]+")
 _NAMED_BODY = re.compile(
     r"\b(?:[A-Z][\w'\u2019.-]*[ \t]+){1,3}(?:Ziekenhuis|Universiteit|Hogeschool|College|"
     r"Medisch[ \t]+Centrum|MC|UMC|Hospital|University|Academy|Academie)\b"
@@ -124,6 +137,10 @@ def find(text: str) -> list[Finding]:
                     found.append(Finding("employer", *span))
     found += [Finding("employer", m.start(), m.end()) for m in _WITH_LEGAL_FORM.finditer(text)]
     found += [Finding("employer", m.start(), m.end()) for m in _NAMED_BODY.finditer(text)]
+    for m in _HEADED.finditer(folded):
+        body = _BODY_NAME.match(text, m.end())
+        if body is not None:
+            found.append(Finding("employer", m.start(), body.end()))
     for m in _PUBLIC_BODY.finditer(folded):
         body = _BODY_NAME.match(text, m.end())
         if body is not None:

@@ -19,7 +19,10 @@ _NOT_LETTERS = frozenset(
     )
 )
 _UNITS = frozenset({"km", "kg", "mg", "ml", "cm", "mm", "gb", "mb", "kb", "tb", "hz"})
-_ADDRESS_BEFORE = re.compile(r"(?:\d\s*[a-zA-Z]?\s*,?|,|postcode:?|zip(?: code)?:?)\s*$")
+# a house number after a street word ("straat 12a,"), a comma, or a "postcode:" label
+_ADDRESS_BEFORE = re.compile(
+    r"(?:[^\W\d_]\s+\d{1,4}\s*[a-zA-Z]?\s*,?|[^\d\s]\s*,|postcode:?|zip(?: code)?:?)\s*$"
+)
 _FULL = re.compile(r"[1-9]\d{3}\s?[A-Za-z]{2}")
 
 
