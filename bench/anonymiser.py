@@ -42,10 +42,18 @@ DEFAULT_DATA = ROOT.parent / "shared" / "eval" / "pii_dev.jsonl"
 NOT_REMOVED = {"JOB_TITLE"}
 # Recall targets from the issue (share of values that must be gone).
 TARGETS = {
-    "EMAIL": 1.0, "IBAN": 1.0, "BSN": 1.0, "URL": 1.0, "HANDLE": 1.0,
-    "PHONE": 0.99, "POSTCODE": 0.99, "DOB": 0.99,
+    "EMAIL": 1.0,
+    "IBAN": 1.0,
+    "BSN": 1.0,
+    "URL": 1.0,
+    "HANDLE": 1.0,
+    "PHONE": 0.99,
+    "POSTCODE": 0.99,
+    "DOB": 0.99,
     "NAME": 0.97,
-    "ADDRESS": 0.95, "CITY": 0.95, "AGE": 0.95,
+    "ADDRESS": 0.95,
+    "CITY": 0.95,
+    "AGE": 0.95,
     "EMPLOYER": 0.80,
 }
 TARGET_WORDS_KEPT = 0.95
@@ -117,7 +125,7 @@ def score(rows: list[dict[str, Any]], outputs: list[Any]) -> dict[str, Any]:
         out_folded = out.casefold()
         covered = bytearray(len(text))
         for finding in result.findings:
-            covered[finding.start:finding.end] = b"\x01" * (finding.end - finding.start)
+            covered[finding.start : finding.end] = b"\x01" * (finding.end - finding.start)
         personal = bytearray(len(text))
         for entity in row.get("entities", []):
             kind = entity["type"]
@@ -135,7 +143,7 @@ def score(rows: list[dict[str, Any]], outputs: list[Any]) -> dict[str, Any]:
                 personal[start:end] = b"\x01" * (end - start)
         available = Counter(_WORD.findall(_PLACEHOLDER.sub(" ", out)))
         for match in _WORD.finditer(text):
-            if any(personal[match.start():match.end()]):
+            if any(personal[match.start() : match.end()]):
                 continue
             words_total += 1
             if available[match.group()] > 0:
@@ -158,7 +166,10 @@ def throughput(anonymiser: Anonymiser, rows: list[dict[str, Any]], rounds: int) 
 def fresh_process(cache_dir: Path, data: Path) -> dict[str, float]:
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(cache_dir), str(data), str(ROOT)],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"start-up measurement failed:\n{done.stderr[-2000:]}")
@@ -173,8 +184,13 @@ def _ok(flag: bool | None) -> str:
     return {True: "ok", False: "BELOW", None: ""}[flag]
 
 
-def report(result: dict[str, Any], rates: list[float], child: dict[str, float],
-           prepare_s: float, show_misses: int) -> dict[str, Any]:
+def report(
+    result: dict[str, Any],
+    rates: list[float],
+    child: dict[str, float],
+    prepare_s: float,
+    show_misses: int,
+) -> dict[str, Any]:
     types: dict[str, TypeScore] = result["types"]
     for kind in TARGETS:
         types.setdefault(kind, TypeScore())  # a type absent from the data still shows
@@ -187,59 +203,87 @@ def report(result: dict[str, Any], rates: list[float], child: dict[str, float],
             continue
         target = TARGETS.get(kind)
         met = None if target is None or s.n == 0 else s.gone_ci / s.n >= target
-        print(f"{kind:10} {s.n:5d} {_pct(s.gone_exact, s.n)} {_pct(s.gone_ci, s.n)} "
-              f"{_pct(s.span, s.n)} {f'{target:.0%}' if target else '':>7} {_ok(met)}")
+        print(
+            f"{kind:10} {s.n:5d} {_pct(s.gone_exact, s.n)} {_pct(s.gone_ci, s.n)} "
+            f"{_pct(s.span, s.n)} {f'{target:.0%}' if target else '':>7} {_ok(met)}"
+        )
         summary["types"][kind] = {
             "n": s.n,
             "recall_exact": s.gone_exact / s.n if s.n else None,
             "recall_case_insensitive": s.gone_ci / s.n if s.n else None,
             "span_covered": s.span / s.n if s.n else None,
-            "target": target, "met": met,
+            "target": target,
+            "met": met,
         }
     for kind in sorted(NOT_REMOVED & set(types)):
         s = types[kind]
         kept_values = s.n - s.gone_exact
-        print(f"{kind} is generalised, not removed: {kept_values}/{s.n} values still in "
-              f"the output ({_pct(kept_values, s.n).strip()})")
+        print(
+            f"{kind} is generalised, not removed: {kept_values}/{s.n} values still in "
+            f"the output ({_pct(kept_values, s.n).strip()})"
+        )
         summary["types"][kind] = {"n": s.n, "kept": kept_values / s.n if s.n else None}
     kept, total = result["words_kept"], result["words_total"]
     words = kept / total if total else 1.0
     best, median = max(rates), statistics.median(rates)
     start_s = child["import_s"] + child["load_s"]
     print()
-    print(f"words kept      {kept}/{total} = {words:.2%}  (target >{TARGET_WORDS_KEPT:.0%}) "
-          f"{_ok(words > TARGET_WORDS_KEPT)}")
-    print(f"throughput      best {best:.0f} msg/s, median {median:.0f} msg/s over "
-          f"{len(rates)} rounds, one core  (target >={TARGET_MSG_PER_S:.0f}) "
-          f"{_ok(median >= TARGET_MSG_PER_S)}")
-    print(f"start-up        {start_s:.2f} s = import {child['import_s']:.2f} s + "
-          f"Anonymiser.load {child['load_s']:.2f} s, warm cache, fresh process  "
-          f"(target <{TARGET_START_S:.0f} s) {_ok(start_s < TARGET_START_S)}")
-    print(f"memory          RSS after load {child['rss_after_load_mb']:.0f} MB, after all "
-          f"{int(child['messages'])} messages {child['rss_after_all_mb']:.0f} MB, peak "
-          f"{child['peak_rss_mb']:.0f} MB  (target <={TARGET_RSS_MB:.0f} MB) "
-          f"{_ok(child['peak_rss_mb'] <= TARGET_RSS_MB)}")
+    print(
+        f"words kept      {kept}/{total} = {words:.2%}  (target >{TARGET_WORDS_KEPT:.0%}) "
+        f"{_ok(words > TARGET_WORDS_KEPT)}"
+    )
+    print(
+        f"throughput      best {best:.0f} msg/s, median {median:.0f} msg/s over "
+        f"{len(rates)} rounds, one core  (target >={TARGET_MSG_PER_S:.0f}) "
+        f"{_ok(median >= TARGET_MSG_PER_S)}"
+    )
+    print(
+        f"start-up        {start_s:.2f} s = import {child['import_s']:.2f} s + "
+        f"Anonymiser.load {child['load_s']:.2f} s, warm cache, fresh process  "
+        f"(target <{TARGET_START_S:.0f} s) {_ok(start_s < TARGET_START_S)}"
+    )
+    print(
+        f"memory          RSS after load {child['rss_after_load_mb']:.0f} MB, after all "
+        f"{int(child['messages'])} messages {child['rss_after_all_mb']:.0f} MB, peak "
+        f"{child['peak_rss_mb']:.0f} MB  (target <={TARGET_RSS_MB:.0f} MB) "
+        f"{_ok(child['peak_rss_mb'] <= TARGET_RSS_MB)}"
+    )
     print(f"cache prepare   {prepare_s:.2f} s (this run; ~0 when the cache was already built)")
     if show_misses:
         print("\nmisses (value still in the output, case-insensitive):")
         for kind in order:
             for miss in types[kind].misses[:show_misses]:
                 print(f"  {kind:9} {miss}")
-    summary.update({
-        "words_kept": words, "msg_per_s_best": best, "msg_per_s_median": median,
-        "start_s": start_s, "prepare_s": prepare_s, **child,
-    })
+    summary.update(
+        {
+            "words_kept": words,
+            "msg_per_s_best": best,
+            "msg_per_s_median": median,
+            "start_s": start_s,
+            "prepare_s": prepare_s,
+            **child,
+        }
+    )
     return summary
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="labelled JSON lines")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="lookup cache (default: COACHMATCH_CACHE_DIR or <data dir>/cache)")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="lookup cache (default: COACHMATCH_CACHE_DIR or <data dir>/cache)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
-    parser.add_argument("--show-misses", type=int, default=0, metavar="N",
-                        help="list up to N missed values per type")
+    parser.add_argument(
+        "--show-misses",
+        type=int,
+        default=0,
+        metavar="N",
+        help="list up to N missed values per type",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     args = parser.parse_args()
     cache_dir = args.cache_dir or Settings.from_environ(os.environ).effective_cache_dir

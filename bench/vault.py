@@ -199,21 +199,31 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, sort_keys=True))
         return 0
-    print(f"field encryption, {args.fields} fields x {args.rounds} rounds "
-          f"(mean payload {fields['mean_payload_bytes']:.0f} bytes):")
+    print(
+        f"field encryption, {args.fields} fields x {args.rounds} rounds "
+        f"(mean payload {fields['mean_payload_bytes']:.0f} bytes):"
+    )
     print(f"  raw AESGCM encrypt+decrypt      {fields['raw_us_per_field']:7.2f} us/field")
     print(f"  vault field cipher enc+dec      {fields['vault_cipher_us_per_field']:7.2f} us/field")
     print(f"  ratio                           {fields['ratio']:7.2f}x  (target <= 1.5x)")
-    print(f"  short fields only (mean {fields['short_mean_payload_bytes']:.0f} bytes): "
-          f"raw {fields['short_raw_us_per_field']:.2f} us, "
-          f"vault {fields['short_vault_cipher_us_per_field']:.2f} us, "
-          f"ratio {fields['short_ratio']:.2f}x")
-    print(f"  async Vault.encrypt+decrypt     {rotation['async_vault_us_per_field']:7.2f} us/field"
-          "  (key cached; information)")
-    print(f"key rotation on SQLite, {rotation['keys_rotated']:.0f} data keys "
-          f"(batch {args.batch_size}):")
-    print(f"  rotation                        {rotation['rotation_seconds']:7.2f} s "
-          f"({rotation['keys_per_second']:.0f} keys/s)")
+    print(
+        f"  short fields only (mean {fields['short_mean_payload_bytes']:.0f} bytes): "
+        f"raw {fields['short_raw_us_per_field']:.2f} us, "
+        f"vault {fields['short_vault_cipher_us_per_field']:.2f} us, "
+        f"ratio {fields['short_ratio']:.2f}x"
+    )
+    print(
+        f"  async Vault.encrypt+decrypt     {rotation['async_vault_us_per_field']:7.2f} us/field"
+        "  (key cached; information)"
+    )
+    print(
+        f"key rotation on SQLite, {rotation['keys_rotated']:.0f} data keys "
+        f"(batch {args.batch_size}):"
+    )
+    print(
+        f"  rotation                        {rotation['rotation_seconds']:7.2f} s "
+        f"({rotation['keys_per_second']:.0f} keys/s)"
+    )
     print(f"  (setup: bulk insert             {rotation['bulk_insert_seconds']:7.2f} s)")
     return 0
 

@@ -141,7 +141,12 @@ async def create_coach(
         "languages": _codes(languages, "languages", _LANGUAGE) or ["nl"],
     }
     return await _create(
-        runtime, "coach", email=email, name=name, password=password, actor=actor,
+        runtime,
+        "coach",
+        email=email,
+        name=name,
+        password=password,
+        actor=actor,
         columns={**profile, "totp_enabled": require_totp},
     )
 
@@ -199,8 +204,11 @@ async def _create(
         )
         await table.insert(row)
         await audit.record(
-            actor, audit.Action.ACCOUNT_CREATED, subject_id=subject_id,
-            purpose="account_management", details={"kind": kind, "account_id": account_id},
+            actor,
+            audit.Action.ACCOUNT_CREATED,
+            subject_id=subject_id,
+            purpose="account_management",
+            details={"kind": kind, "account_id": account_id},
         )
     return account_id, secret
 
@@ -317,9 +325,11 @@ async def _accept_code(vault: Vault, account: _Account, code: str) -> bool:
 async def _claim_step(kind: str, account_id: UUID, step: int) -> bool:
     """Record ``step`` as used unless it (or a later one) was used before: one atomic UPDATE."""
     table: Any = _TABLES[kind]
-    claimed = await table.update({table.totp_last_step: step}).where(
-        (table.id == account_id) & (table.totp_last_step < step)
-    ).returning(table.id)
+    claimed = (
+        await table.update({table.totp_last_step: step})
+        .where((table.id == account_id) & (table.totp_last_step < step))
+        .returning(table.id)
+    )
     return bool(claimed)
 
 
@@ -327,7 +337,9 @@ async def _failed(keys: Sequence[str], account: _Account | None, reason: str) ->
     """Count and audit a failed login, then raise the one generic error."""
     await login_throttle.record_failure(keys)
     await audit.record(
-        "anonymous", audit.Action.LOGIN_FAILED, purpose="security",
+        "anonymous",
+        audit.Action.LOGIN_FAILED,
+        purpose="security",
         subject_id=None if account is None else account.subject_id,
         details={"reason": reason},
     )
@@ -339,12 +351,12 @@ async def _succeeded(account: _Account, password: str, account_key: str) -> None
     if credentials.needs_rehash(account.password_hash):
         table: Any = _TABLES[account.kind]
         new_hash = await asyncio.to_thread(credentials.hash_password, password)
-        await table.update({table.password_hash: new_hash}).where(
-            table.id == account.id
-        )
+        await table.update({table.password_hash: new_hash}).where(table.id == account.id)
     await subjects.touch(account.subject_id)
     await audit.record(
-        account.principal.actor, audit.Action.LOGIN_SUCCEEDED, subject_id=account.subject_id,
+        account.principal.actor,
+        audit.Action.LOGIN_SUCCEEDED,
+        subject_id=account.subject_id,
         purpose="security",
     )
 
@@ -364,10 +376,19 @@ async def principal(kind: str, account_id: UUID) -> Principal | None:
 
 
 async def coach_profile(coach_id: UUID) -> CoachProfile:
-    rows = await Coach.select(
-        Coach.id, Coach.topics, Coach.regions, Coach.languages, Coach.capacity, Coach.paused,
-        Coach.totp_enabled,
-    ).where(Coach.id == coach_id).output(load_json=True)
+    rows = (
+        await Coach.select(
+            Coach.id,
+            Coach.topics,
+            Coach.regions,
+            Coach.languages,
+            Coach.capacity,
+            Coach.paused,
+            Coach.totp_enabled,
+        )
+        .where(Coach.id == coach_id)
+        .output(load_json=True)
+    )
     if not rows:
         raise NotFound("no such coach")
     row = rows[0]
@@ -398,7 +419,9 @@ async def enable_coach_totp(runtime: Runtime, coach_id: UUID, code: str) -> None
     async with db.write_transaction():
         await Coach.update({Coach.totp_enabled: True}).where(Coach.id == coach_id)
         await audit.record(
-            account.principal.actor, audit.Action.TOTP_ENABLED, subject_id=account.subject_id,
+            account.principal.actor,
+            audit.Action.TOTP_ENABLED,
+            subject_id=account.subject_id,
             purpose="security",
         )
 
@@ -409,6 +432,9 @@ async def coach_totp_secret(runtime: Runtime, coach_id: UUID) -> str:
     if not rows or rows[0]["totp_secret"] is None:
         raise NotFound("no such coach")
     return await runtime.vault.decrypt_text(
-        rows[0]["subject_id"], Coach._meta.tablename, "totp_secret", coach_id,
+        rows[0]["subject_id"],
+        Coach._meta.tablename,
+        "totp_secret",
+        coach_id,
         bytes(rows[0]["totp_secret"]),
     )

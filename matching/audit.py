@@ -298,8 +298,10 @@ class _Walk:
         )
         if actual != row["entry_hash"]:
             return self.fail(seq, "entry was altered")
-        if self.anchor is not None and seq == self.anchor.seq and (
-            row["entry_hash"] != self.anchor.entry_hash
+        if (
+            self.anchor is not None
+            and seq == self.anchor.seq
+            and (row["entry_hash"] != self.anchor.entry_hash)
         ):
             return self.fail(seq, "entry differs from the anchored head")
         self.head = Anchor(seq, row["entry_hash"])
@@ -309,7 +311,9 @@ class _Walk:
         if self.anchor is not None and self.head.seq < self.anchor.seq:
             return self.fail(self.head.seq + 1, "entries up to the anchored head are missing")
         return ChainReport(
-            ok=True, entries=self.head.seq, head_seq=self.head.seq,
+            ok=True,
+            entries=self.head.seq,
+            head_seq=self.head.seq,
             head_hash=self.head.entry_hash,
         )
 
@@ -328,7 +332,6 @@ async def verify_with_anchor(path: Path, *, reset: bool = False) -> ChainReport:
     if report.ok:
         save_anchor(path, report.head)
     return report
-
 
 
 def anchor_path(data_dir: Path) -> Path:

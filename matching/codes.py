@@ -46,5 +46,6 @@ def check_token(value: object, what: str) -> str:
 
 def canonical_json(value: Any) -> str:
     """The one byte-exact JSON form that hashes are computed over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )

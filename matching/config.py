@@ -72,16 +72,23 @@ class Settings:
             allowed_hosts=tuple(h.strip() for h in hosts.split(",") if h.strip())
             if hosts
             else cls.allowed_hosts,
-            session_idle_minutes=_int(get("SESSION_IDLE_MINUTES"), cls.session_idle_minutes,
-                                      "SESSION_IDLE_MINUTES"),
-            session_absolute_hours=_int(get("SESSION_ABSOLUTE_HOURS"),
-                                        cls.session_absolute_hours, "SESSION_ABSOLUTE_HOURS"),
-            job_lease_seconds=float(_int(get("JOB_LEASE_SECONDS"), int(cls.job_lease_seconds),
-                                         "JOB_LEASE_SECONDS")),
+            session_idle_minutes=_int(
+                get("SESSION_IDLE_MINUTES"), cls.session_idle_minutes, "SESSION_IDLE_MINUTES"
+            ),
+            session_absolute_hours=_int(
+                get("SESSION_ABSOLUTE_HOURS"), cls.session_absolute_hours, "SESSION_ABSOLUTE_HOURS"
+            ),
+            job_lease_seconds=float(
+                _int(get("JOB_LEASE_SECONDS"), int(cls.job_lease_seconds), "JOB_LEASE_SECONDS")
+            ),
             job_queue=get("JOB_QUEUE", cls.job_queue),
-            sweep_interval_seconds=float(_int(get("SWEEP_INTERVAL_SECONDS"),
-                                              int(cls.sweep_interval_seconds),
-                                              "SWEEP_INTERVAL_SECONDS")),
+            sweep_interval_seconds=float(
+                _int(
+                    get("SWEEP_INTERVAL_SECONDS"),
+                    int(cls.sweep_interval_seconds),
+                    "SWEEP_INTERVAL_SECONDS",
+                )
+            ),
             debug=get("DEBUG").lower() in {"1", "true", "yes"},
         )
         settings.validate()
@@ -135,9 +142,7 @@ class Settings:
         if self.smtp_url:
             parts = urlsplit(self.smtp_url)
             if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
-                raise ConfigurationError(
-                    "COACHMATCH_SMTP_URL must look like smtp://host:port"
-                )
+                raise ConfigurationError("COACHMATCH_SMTP_URL must look like smtp://host:port")
         if self.master_key_b64:
             decode_master_key(self.master_key_b64, source="COACHMATCH_MASTER_KEY")
 
@@ -165,9 +170,7 @@ def _check_database_url(url: str) -> None:
         if not parts.hostname and "host=" not in (parts.query or ""):
             raise ConfigurationError("COACHMATCH_DATABASE_URL for PostgreSQL needs a host")
         return
-    raise ConfigurationError(
-        "COACHMATCH_DATABASE_URL must start with sqlite:/// or postgresql://"
-    )
+    raise ConfigurationError("COACHMATCH_DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
 def _int(raw: str, default: int, name: str) -> int:

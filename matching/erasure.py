@@ -79,7 +79,10 @@ class ErasureService:
             audit_seq = None
             if appended or deleted:
                 audit_seq = await audit.record(
-                    actor, Action.SUBJECT_ERASED, subject_id=subject_id, purpose=reason,
+                    actor,
+                    Action.SUBJECT_ERASED,
+                    subject_id=subject_id,
+                    purpose=reason,
                     details={"journal_seq": seq, "rows": deleted},
                 )
         return ErasureResult(
@@ -114,8 +117,13 @@ class ErasureService:
             details["rows"] = await self._delete_rows(subject_id)
             if not details["rows"]:  # erased meanwhile by someone else
                 return False
-            await audit.record(SYSTEM_ACTOR, Action.SUBJECT_ERASED, subject_id=subject_id,
-                               purpose=purpose, details=details)
+            await audit.record(
+                SYSTEM_ACTOR,
+                Action.SUBJECT_ERASED,
+                subject_id=subject_id,
+                purpose=purpose,
+                details=details,
+            )
         return True
 
     async def _delete_rows(self, subject_id: UUID) -> int:
@@ -128,9 +136,11 @@ class ErasureService:
         principals = [row["id"] for row in (*coaches, *admins)]
         sessions: list[Any] = []
         if principals:
-            sessions = await WebSession.delete().where(
-                WebSession.principal_id.is_in(principals)
-            ).returning(WebSession.id_hash)
+            sessions = (
+                await WebSession.delete()
+                .where(WebSession.principal_id.is_in(principals))
+                .returning(WebSession.id_hash)
+            )
         subjects = await Subject.delete().where(Subject.id == subject_id).returning(Subject.id)
         return int(keys) + len(coaches) + len(admins) + len(sessions) + len(subjects)
 
@@ -176,9 +186,7 @@ async def verify_journal(journal: ErasureJournal) -> JournalCheck:
     return JournalCheck(report.entries, report.head_hash, audited)
 
 
-async def check_journal_against_audit(
-    journal: ErasureJournal, *, batch_size: int = 1000
-) -> int:
+async def check_journal_against_audit(journal: ErasureJournal, *, batch_size: int = 1000) -> int:
     """Check that every erasure in the audit log is in the journal; return how many.
 
     Finds a journal that is missing or lost entries from its end, which the
@@ -235,4 +243,3 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[Sequence[T]]:
             batch = []
     if batch:
         yield batch
-

@@ -340,5 +340,3 @@ def _locked(fd: int, mode: int) -> Iterator[int]:
         yield fd
     finally:
         os.close(fd)
-
-

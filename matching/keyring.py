@@ -159,9 +159,7 @@ def load_keyring(settings: Settings) -> Keyring:
     if not os.path.lexists(path):
         publish_key_file(path, generate_master_key())
     # A .next file is left by an interrupted rotation: its key may wrap data already.
-    return Keyring(
-        KeyWrapper(read_key_file(path)), _read_optional(_next_path(path)), path=path
-    )
+    return Keyring(KeyWrapper(read_key_file(path)), _read_optional(_next_path(path)), path=path)
 
 
 def read_key_file(path: Path) -> bytes:
@@ -237,4 +235,3 @@ def _read_optional(path: Path) -> KeyWrapper | None:
 
 def _next_path(path: Path) -> Path:
     return path.with_name(path.name + NEXT_SUFFIX)
-

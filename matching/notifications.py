@@ -109,8 +109,11 @@ async def record_sent(mail: OutgoingMail) -> bool:
                 audit.Action.DATA_DECRYPTED,
                 subject_id=mail.subject_id,
                 purpose=AUDIT_PURPOSE,
-                details={"job_id": mail.job_id, "template": mail.template,
-                         "fields": ["name", "email"]},
+                details={
+                    "job_id": mail.job_id,
+                    "template": mail.template,
+                    "fields": ["name", "email"],
+                },
             )
     return won
 

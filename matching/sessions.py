@@ -104,18 +104,18 @@ async def load_session(session_id: str, *, idle: datetime.timedelta) -> SessionI
         await _expire(info)
         return None
     if now - info.last_seen_at >= TOUCH_AFTER:
-        await WebSession.update({WebSession.last_seen_at: now}).where(
-            WebSession.id_hash == id_hash
-        )
+        await WebSession.update({WebSession.last_seen_at: now}).where(WebSession.id_hash == id_hash)
         info = dataclasses.replace(info, last_seen_at=now)
     return info
 
 
 async def _expire(info: SessionInfo) -> None:
     async with db.write_transaction():
-        deleted = await WebSession.delete().where(
-            WebSession.id_hash == info.id_hash
-        ).returning(WebSession.id_hash)
+        deleted = (
+            await WebSession.delete()
+            .where(WebSession.id_hash == info.id_hash)
+            .returning(WebSession.id_hash)
+        )
         if deleted:  # another request may have expired it a moment ago
             await audit.record(info.actor, audit.Action.SESSION_EXPIRED, purpose="security")
 
@@ -125,9 +125,11 @@ async def close_session(session_id: str) -> SessionInfo | None:
     if not well_formed(session_id):
         return None
     async with db.write_transaction():
-        rows = await WebSession.delete().where(
-            WebSession.id_hash == hash_session_id(session_id)
-        ).returning(*WebSession.all_columns())
+        rows = (
+            await WebSession.delete()
+            .where(WebSession.id_hash == hash_session_id(session_id))
+            .returning(*WebSession.all_columns())
+        )
         if not rows:
             return None
         info = _info(rows[0])
@@ -137,18 +139,25 @@ async def close_session(session_id: str) -> SessionInfo | None:
 
 async def close_sessions_of(principal_kind: str, principal_id: UUID) -> int:
     """End every session of one account (e.g. when it is disabled)."""
-    rows = await WebSession.delete().where(
-        (WebSession.principal_kind == principal_kind) & (WebSession.principal_id == principal_id)
-    ).returning(WebSession.id_hash)
+    rows = (
+        await WebSession.delete()
+        .where(
+            (WebSession.principal_kind == principal_kind)
+            & (WebSession.principal_id == principal_id)
+        )
+        .returning(WebSession.id_hash)
+    )
     return len(rows)
 
 
 async def purge_expired(*, idle: datetime.timedelta) -> int:
     """Delete sessions past their lifetime or idle limit (housekeeping; no audit entry)."""
     now = _now()
-    rows = await WebSession.delete().where(
-        (WebSession.expires_at <= now) | (WebSession.last_seen_at <= now - idle)
-    ).returning(WebSession.id_hash)
+    rows = (
+        await WebSession.delete()
+        .where((WebSession.expires_at <= now) | (WebSession.last_seen_at <= now - idle))
+        .returning(WebSession.id_hash)
+    )
     return len(rows)
 
 

@@ -206,9 +206,7 @@ class Vault:
         async with db.write_transaction():
             kek = self._known_kek(await _fence_kek_id())
             dek = generate_data_key()
-            wrapped = kek.wrap(
-                dek, kind=KIND_DEK, owner=dek_owner(subject_id, CURRENT_KEY_VERSION)
-            )
+            wrapped = kek.wrap(dek, kind=KIND_DEK, owner=dek_owner(subject_id, CURRENT_KEY_VERSION))
             await SubjectKey.insert(
                 SubjectKey(
                     subject_id=subject_id,
@@ -312,7 +310,8 @@ async def _fence_kek_id() -> str:
     """
     lock = "" if db.is_sqlite() else " FOR SHARE"
     rows = await VaultSecret.raw(
-        f"SELECT kek_id FROM vault_secret WHERE name = {{}}{lock}", FENCE  # noqa: S608
+        f"SELECT kek_id FROM vault_secret WHERE name = {{}}{lock}",
+        FENCE,  # noqa: S608
     )
     if not rows:
         raise ConfigurationError("the vault is not ready: ensure_secrets() has not run")

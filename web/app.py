@@ -67,7 +67,10 @@ def create_app(
 
     i18n.catalogs()  # compile the catalogs now: a broken .po file stops the start
     static = create_static_files_router(
-        path="/static", directories=[STATIC_DIR], include_in_schema=False, name="static",
+        path="/static",
+        directories=[STATIC_DIR],
+        include_in_schema=False,
+        name="static",
     )
     return Litestar(
         route_handlers=[*ROUTES, static, *route_handlers],

@@ -148,9 +148,7 @@ async def protect_anonymous(
     check_origin(connection)
     token = await _submitted_token(_request(connection))
     login = await current_login(connection)
-    if login is not None and hmac.compare_digest(
-        token.encode(), login.session.csrf_token.encode()
-    ):
+    if login is not None and hmac.compare_digest(token.encode(), login.session.csrf_token.encode()):
         return
     if not token or not form_tokens(connection).valid(token):
         raise CsrfFailed()

@@ -60,58 +60,139 @@ SHOWN_DOMAIN_MESSAGES = (
 )
 
 INTERNAL = Problem(
-    500, "internal_error", N_("Something went wrong"),
+    500,
+    "internal_error",
+    N_("Something went wrong"),
     N_("We could not handle your request. Please try again later."),
 )
 _DOMAIN: tuple[tuple[type[Exception], Problem], ...] = (
     # Most specific first: the first matching class wins.
-    (CsrfFailed, Problem(403, "csrf_failed", N_("This form has expired"),
-                         N_("Please reload the page and try again."))),
-    (LoginRequired, Problem(401, "login_required", N_("Please log in"),
-                            N_("You need to log in to see this page."))),
-    (ForeignHost, Problem(400, "invalid_host", N_("Unknown address"),
-                          N_("This site does not answer to this address."))),
-    (domain.AuthenticationFailed, Problem(
-        401, "authentication_failed", N_("Login failed"),
-        N_("E-mail address, password or code is incorrect."))),
-    (domain.TooManyAttempts, Problem(
-        429, "too_many_attempts", N_("Too many attempts"),
-        N_("Too many failed attempts. Please wait 15 minutes and try again."),
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})),
-    (domain.RequestAlreadyMatched, Problem(
-        409, "already_matched", N_("Already matched"),
-        N_("Another coach has accepted this request already."))),
-    (domain.SubjectErased, Problem(404, "not_found", N_("Page not found"),
-                                   N_("This page does not exist (any more)."))),
+    (
+        CsrfFailed,
+        Problem(
+            403,
+            "csrf_failed",
+            N_("This form has expired"),
+            N_("Please reload the page and try again."),
+        ),
+    ),
+    (
+        LoginRequired,
+        Problem(
+            401, "login_required", N_("Please log in"), N_("You need to log in to see this page.")
+        ),
+    ),
+    (
+        ForeignHost,
+        Problem(
+            400,
+            "invalid_host",
+            N_("Unknown address"),
+            N_("This site does not answer to this address."),
+        ),
+    ),
+    (
+        domain.AuthenticationFailed,
+        Problem(
+            401,
+            "authentication_failed",
+            N_("Login failed"),
+            N_("E-mail address, password or code is incorrect."),
+        ),
+    ),
+    (
+        domain.TooManyAttempts,
+        Problem(
+            429,
+            "too_many_attempts",
+            N_("Too many attempts"),
+            N_("Too many failed attempts. Please wait 15 minutes and try again."),
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ),
+    ),
+    (
+        domain.RequestAlreadyMatched,
+        Problem(
+            409,
+            "already_matched",
+            N_("Already matched"),
+            N_("Another coach has accepted this request already."),
+        ),
+    ),
+    (
+        domain.SubjectErased,
+        Problem(404, "not_found", N_("Page not found"), N_("This page does not exist (any more).")),
+    ),
     (domain.DecryptionFailed, INTERNAL),
     (domain.IntegrityFailure, INTERNAL),
     (domain.ConfigurationError, INTERNAL),
-    (domain.NotFound, Problem(404, "not_found", N_("Page not found"),
-                              N_("This page does not exist (any more)."))),
-    (domain.PermissionDenied, Problem(403, "permission_denied", N_("Not allowed"),
-                                      N_("Your account may not do this."))),
-    (domain.Conflict, Problem(409, "conflict", N_("Conflict"),
-                              N_("This conflicts with the current state."), show_message=True)),
-    (domain.InvalidInput, Problem(422, "invalid_input", N_("Please check your input"),
-                                  N_("Some of what you entered is not valid."),
-                                  show_message=True)),
-    (domain.DomainError, Problem(400, "bad_request", N_("Request not possible"),
-                                 N_("We could not do what you asked."), show_message=True)),
+    (
+        domain.NotFound,
+        Problem(404, "not_found", N_("Page not found"), N_("This page does not exist (any more).")),
+    ),
+    (
+        domain.PermissionDenied,
+        Problem(403, "permission_denied", N_("Not allowed"), N_("Your account may not do this.")),
+    ),
+    (
+        domain.Conflict,
+        Problem(
+            409,
+            "conflict",
+            N_("Conflict"),
+            N_("This conflicts with the current state."),
+            show_message=True,
+        ),
+    ),
+    (
+        domain.InvalidInput,
+        Problem(
+            422,
+            "invalid_input",
+            N_("Please check your input"),
+            N_("Some of what you entered is not valid."),
+            show_message=True,
+        ),
+    ),
+    (
+        domain.DomainError,
+        Problem(
+            400,
+            "bad_request",
+            N_("Request not possible"),
+            N_("We could not do what you asked."),
+            show_message=True,
+        ),
+    ),
 )
 _HTTP: dict[int, Problem] = {
     400: Problem(400, "bad_request", N_("Invalid request"), N_("The request is not valid.")),
-    401: Problem(401, "login_required", N_("Please log in"),
-                 N_("You need to log in to see this page.")),
+    401: Problem(
+        401, "login_required", N_("Please log in"), N_("You need to log in to see this page.")
+    ),
     403: Problem(403, "permission_denied", N_("Not allowed"), N_("Your account may not do this.")),
-    404: Problem(404, "not_found", N_("Page not found"),
-                 N_("This page does not exist (any more).")),
-    405: Problem(405, "method_not_allowed", N_("Method not allowed"),
-                 N_("This page cannot be used that way.")),
+    404: Problem(
+        404, "not_found", N_("Page not found"), N_("This page does not exist (any more).")
+    ),
+    405: Problem(
+        405,
+        "method_not_allowed",
+        N_("Method not allowed"),
+        N_("This page cannot be used that way."),
+    ),
     413: Problem(413, "too_large", N_("Too large"), N_("What you sent is too large.")),
-    415: Problem(415, "unsupported_media_type", N_("Unsupported format"),
-                 N_("What you sent is in a format we do not accept.")),
-    429: Problem(429, "too_many_attempts", N_("Too many attempts"),
-                 N_("Too many failed attempts. Please wait 15 minutes and try again.")),
+    415: Problem(
+        415,
+        "unsupported_media_type",
+        N_("Unsupported format"),
+        N_("What you sent is in a format we do not accept."),
+    ),
+    429: Problem(
+        429,
+        "too_many_attempts",
+        N_("Too many attempts"),
+        N_("Too many failed attempts. Please wait 15 minutes and try again."),
+    ),
 }
 
 
@@ -186,12 +267,20 @@ def html_response(
     form_template = _form_template(request, problem)
     if form_template is not None:
         return error_page(
-            request, form_template, status_code=problem.status, headers=problem.headers,
+            request,
+            form_template,
+            status_code=problem.status,
+            headers=problem.headers,
             error=detail,
         )
     return error_page(
-        request, "error.html", status_code=problem.status, headers=problem.headers,
-        status=problem.status, title=i18n.gettext(problem.title), detail=detail,
+        request,
+        "error.html",
+        status_code=problem.status,
+        headers=problem.headers,
+        status=problem.status,
+        title=i18n.gettext(problem.title),
+        detail=detail,
     )
 
 
@@ -219,4 +308,3 @@ def _log_unexpected(request: Request[Any, Any, Any], exc: Exception) -> None:
 
 def exception_handlers() -> dict[type[Exception] | int, Any]:
     return {Exception: handle, HTTPException: handle}
-

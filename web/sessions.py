@@ -53,7 +53,11 @@ def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
 
 def session_cookie(session_id: str) -> Cookie:
     return Cookie(
-        key=SESSION_COOKIE, value=session_id, path="/", secure=True, httponly=True,
+        key=SESSION_COOKIE,
+        value=session_id,
+        path="/",
+        secure=True,
+        httponly=True,
         samesite="lax",
     )
 
@@ -61,8 +65,14 @@ def session_cookie(session_id: str) -> Cookie:
 def cleared_session_cookie() -> Cookie:
     # A __Host- cookie is only replaced (here: expired) by one with the same attributes.
     return Cookie(
-        key=SESSION_COOKIE, value="", path="/", secure=True, httponly=True, samesite="lax",
-        max_age=0, expires=0,
+        key=SESSION_COOKIE,
+        value="",
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="lax",
+        max_age=0,
+        expires=0,
     )
 
 

@@ -58,7 +58,10 @@ def _base_context(
 
 
 async def page(
-    request: Request[Any, Any, Any], template_name: str, *, status_code: int = 200,
+    request: Request[Any, Any, Any],
+    template_name: str,
+    *,
+    status_code: int = 200,
     **context: Any,
 ) -> Template:
     """A page with the shared context (language, login, the forms' CSRF token)."""
@@ -68,8 +71,12 @@ async def page(
 
 
 def error_page(
-    request: Request[Any, Any, Any], template_name: str, *, status_code: int,
-    headers: dict[str, str] | None = None, **context: Any,
+    request: Request[Any, Any, Any],
+    template_name: str,
+    *,
+    status_code: int,
+    headers: dict[str, str] | None = None,
+    **context: Any,
 ) -> Template:
     """A page rendered while handling an error: synchronous, no database.
 
@@ -77,7 +84,9 @@ def error_page(
     shows the anonymous header (an error page is no place to look it up).
     """
     return Template(
-        template_name, context={**sync_context(request), **context}, status_code=status_code,
+        template_name,
+        context={**sync_context(request), **context},
+        status_code=status_code,
         headers=headers,
     )
 

@@ -97,8 +97,9 @@ def run_job(context: JobContext, raw_job_id: str, handler: Handler) -> None:
         try:
             context.bridge.run(outbox.record_failure(job_id, code))
         except Exception as record_exc:
-            log.warning("could not record the failure of job %s (%s)", job_id,
-                        type(record_exc).__name__)
+            log.warning(
+                "could not record the failure of job %s (%s)", job_id, type(record_exc).__name__
+            )
         raise JobFailed(job_id, code) from None
 
 

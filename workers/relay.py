@@ -91,8 +91,7 @@ class Relay:
                 self._executor, self.broker.enqueue, job_message(self.queue_name, job)
             )
         except Exception as exc:
-            log.warning("could not send job %s (%s); it stays pending", job.id,
-                        type(exc).__name__)
+            log.warning("could not send job %s (%s); it stays pending", job.id, type(exc).__name__)
             with contextlib.suppress(Exception):
                 await outbox.release(job.id)
             return 0

@@ -66,8 +66,12 @@ class _Server(threading.Thread):
         )
         runtime = await open_runtime(settings)
         await accounts.create_coach(
-            runtime, email=COACH_EMAIL, name="Browser Coach", password=COACH_PASSWORD,
-            topics=["career-change"], regions=["utrecht"],
+            runtime,
+            email=COACH_EMAIL,
+            name="Browser Coach",
+            password=COACH_PASSWORD,
+            topics=["career-change"],
+            regions=["utrecht"],
         )
         config = uvicorn.Config(
             create_app(runtime), log_level="warning", access_log=False, lifespan="on"

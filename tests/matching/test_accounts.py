@@ -40,16 +40,20 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
 
 async def _coach(runtime: Runtime, **overrides: object) -> tuple[object, str]:
     values: dict[str, object] = {
-        "email": EMAIL, "name": "Coach Person", "password": PASSWORD,
-        "topics": ["Career-Change", "burnout", "burnout"], "regions": ["utrecht"],
+        "email": EMAIL,
+        "name": "Coach Person",
+        "password": PASSWORD,
+        "topics": ["Career-Change", "burnout", "burnout"],
+        "regions": ["utrecht"],
         "languages": ["nl", "EN"],
     }
     values.update(overrides)
     return await accounts.create_coach(runtime, **values)  # type: ignore[arg-type]
 
 
-def _attempt(email: str = EMAIL, password: str = PASSWORD, totp: str = "",
-             client: str = "198.51.100.20") -> LoginAttempt:
+def _attempt(
+    email: str = EMAIL, password: str = PASSWORD, totp: str = "", client: str = "198.51.100.20"
+) -> LoginAttempt:
     return LoginAttempt(email, password, totp, client)
 
 

@@ -84,13 +84,15 @@ async def test_verify_streams_across_batches(database: Engine) -> None:
 async def test_subject_and_details_round_trip(database: Engine) -> None:
     subject = uuid.uuid4()
     seq = await audit.record(
-        "system", "subject.erased", subject_id=subject, purpose="retention",
+        "system",
+        "subject.erased",
+        subject_id=subject,
+        purpose="retention",
         details={"journal_seq": 7, "ids": [uuid.UUID(int=5), "a1"], "none": None},
     )
     row = (await AuditEntry.select().where(AuditEntry.seq == seq).output(load_json=True))[0]
     assert row["subject_id"] == subject and row["action"] == "subject.erased"
-    assert row["details"] == {"journal_seq": 7, "ids": [str(uuid.UUID(int=5)), "a1"],
-                              "none": None}
+    assert row["details"] == {"journal_seq": 7, "ids": [str(uuid.UUID(int=5)), "a1"], "none": None}
     assert (await audit.verify_chain()).ok
 
 
@@ -147,8 +149,7 @@ async def test_truncate_is_refused_on_postgres(database: Engine) -> None:
     [
         ("UPDATE audit_entry SET purpose = 'other_purpose' WHERE seq = 3", 3, "altered"),
         ("UPDATE audit_entry SET actor = 'system' WHERE seq = 4", 4, "altered"),
-        ("UPDATE audit_entry SET details = '{\"n\": 99, \"ok\": true}' WHERE seq = 2", 2,
-         "altered"),
+        ('UPDATE audit_entry SET details = \'{"n": 99, "ok": true}\' WHERE seq = 2', 2, "altered"),
         ("UPDATE audit_entry SET subject_id = NULL WHERE seq = 5", 5, "altered"),
         ("UPDATE audit_entry SET entry_hash = prev_hash WHERE seq = 3", 3, "altered"),
         ("DELETE FROM audit_entry WHERE seq = 3", 3, "missing"),
@@ -229,8 +230,13 @@ async def test_verify_walks_a_large_log(database: Engine) -> None:
     at = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     rows = []
     for seq in range(1, 3001):
-        fields = {"actor": "system", "action": "data.changed", "subject_id": None,
-                  "purpose": "", "details": {"n": seq}}
+        fields = {
+            "actor": "system",
+            "action": "data.changed",
+            "subject_id": None,
+            "purpose": "",
+            "details": {"n": seq},
+        }
         entry_hash = audit.compute_hash(prev, seq=seq, at=at, **fields)
         rows.append(AuditEntry(seq=seq, at=at, prev_hash=prev, entry_hash=entry_hash, **fields))
         prev = entry_hash
@@ -254,8 +260,7 @@ def test_anchor_file_round_trip(tmp_path: Path) -> None:
 
 # -- the verifier's logic as a property, without a database ---------------------------
 
-_FIELDS = ("at", "actor", "action", "subject_id", "purpose", "details", "prev_hash",
-           "entry_hash")
+_FIELDS = ("at", "actor", "action", "subject_id", "purpose", "details", "prev_hash", "entry_hash")
 
 
 def _chain(length: int) -> list[dict[str, Any]]:
@@ -263,8 +268,13 @@ def _chain(length: int) -> list[dict[str, Any]]:
     at = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     rows = []
     for seq in range(1, length + 1):
-        fields = {"actor": "system", "action": "data.changed", "subject_id": uuid.UUID(int=seq),
-                  "purpose": "p", "details": {"n": seq}}
+        fields = {
+            "actor": "system",
+            "action": "data.changed",
+            "subject_id": uuid.UUID(int=seq),
+            "purpose": "p",
+            "details": {"n": seq},
+        }
         entry_hash = audit.compute_hash(prev, seq=seq, at=at, **fields)
         rows.append({"seq": seq, "at": at, "prev_hash": prev, "entry_hash": entry_hash, **fields})
         prev = entry_hash

@@ -47,13 +47,25 @@ async def _coach(vault: Vault, name: str = NAME, email: str = EMAIL) -> tuple[uu
     """A coach subject with an account and two sessions; returns the id and a ciphertext."""
     sid = await create_subject(vault, "coach", name=name, email=email)
     coach_id = uuid.uuid4()
-    await Coach.insert(Coach(id=coach_id, subject_id=sid, email_index=vault.email_index(email),
-                             password_hash="argon2-placeholder"))
+    await Coach.insert(
+        Coach(
+            id=coach_id,
+            subject_id=sid,
+            email_index=vault.email_index(email),
+            password_hash="argon2-placeholder",
+        )
+    )
     expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
     for _ in range(2):
-        await WebSession.insert(WebSession(id_hash=uuid.uuid4().hex, principal_kind="coach",
-                                           principal_id=coach_id, csrf_token="t",
-                                           expires_at=expires))
+        await WebSession.insert(
+            WebSession(
+                id_hash=uuid.uuid4().hex,
+                principal_kind="coach",
+                principal_id=coach_id,
+                csrf_token="t",
+                expires_at=expires,
+            )
+        )
     row = (await Subject.select(Subject.name).where(Subject.id == sid))[0]
     return sid, bytes(row["name"])
 
@@ -86,11 +98,20 @@ async def test_erase_destroys_key_and_rows_and_leaves_others(
 async def test_erase_removes_admin_accounts_too(service: ErasureService, vault: Vault) -> None:
     sid = await create_subject(vault, "admin", name="Admin Person", email="admin@example.org")
     admin_id = uuid.uuid4()
-    await Admin.insert(Admin(id=admin_id, subject_id=sid, email_index="x" * 64,
-                             password_hash="h", totp_secret=b"s"))
-    await WebSession.insert(WebSession(
-        id_hash="a" * 64, principal_kind="admin", principal_id=admin_id, csrf_token="t",
-        expires_at=datetime.datetime.now(datetime.UTC)))
+    await Admin.insert(
+        Admin(
+            id=admin_id, subject_id=sid, email_index="x" * 64, password_hash="h", totp_secret=b"s"
+        )
+    )
+    await WebSession.insert(
+        WebSession(
+            id_hash="a" * 64,
+            principal_kind="admin",
+            principal_id=admin_id,
+            csrf_token="t",
+            expires_at=datetime.datetime.now(datetime.UTC),
+        )
+    )
     result = await service.erase(sid, reason="admin", actor="cli")
     assert result.rows_deleted == 4
     assert await Admin.count() == 0 and await WebSession.count() == 0
@@ -120,8 +141,9 @@ async def test_journal_and_audit_hold_the_erasure_and_no_personal_data(
     assert await check_journal_against_audit(journal) == 1
 
 
-async def test_erasing_twice_is_a_no_op(service: ErasureService, vault: Vault,
-                                        journal: ErasureJournal) -> None:
+async def test_erasing_twice_is_a_no_op(
+    service: ErasureService, vault: Vault, journal: ErasureJournal
+) -> None:
     sid, _ = await _coach(vault)
     await service.erase(sid, reason="retention", actor="system")
     audit_entries = await AuditEntry.count()
@@ -136,8 +158,10 @@ async def test_concurrent_erasures_of_one_subject_write_one_entry(
     service: ErasureService, vault: Vault, journal: ErasureJournal
 ) -> None:
     sid, _ = await _coach(vault)
-    others = [await create_subject(vault, "candidate", name="C", email=f"c{n}@example.org")
-              for n in range(4)]
+    others = [
+        await create_subject(vault, "candidate", name="C", email=f"c{n}@example.org")
+        for n in range(4)
+    ]
     results = await asyncio.gather(
         *(service.erase(sid, reason="retention", actor="system") for _ in range(5)),
         *(service.erase(o, reason="retention", actor="system") for o in others),
@@ -186,8 +210,12 @@ async def test_replay_erases_subjects_a_restore_brought_back(
         await vault.decrypt_text(sid, "data_subject", "name", sid, ciphertext)
     assert await service.replay() == 0
     assert await service.replay([sid, keep]) == 1  # bare ids are accepted too
-    replays = await AuditEntry.select().where(AuditEntry.action == "subject.erased").order_by(
-        AuditEntry.seq).output(load_json=True)
+    replays = (
+        await AuditEntry.select()
+        .where(AuditEntry.action == "subject.erased")
+        .order_by(AuditEntry.seq)
+        .output(load_json=True)
+    )
     assert [r["details"].get("replay") for r in replays] == [None, True, True]
     assert replays[1]["purpose"] == "candidate_request"
     assert (await audit.verify_chain()).ok

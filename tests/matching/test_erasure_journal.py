@@ -30,8 +30,7 @@ def _journal(folder: Path, count: int = 0) -> ErasureJournal:
 def test_append_writes_chained_canonical_lines(tmp_path: Path) -> None:
     journal = _journal(tmp_path)
     ids = [uuid.uuid4() for _ in range(3)]
-    entries = [journal.append(sid, "candidate_request", f"admin:{uuid.UUID(int=7)}")
-               for sid in ids]
+    entries = [journal.append(sid, "candidate_request", f"admin:{uuid.UUID(int=7)}") for sid in ids]
     lines = journal.path.read_bytes().splitlines(keepends=True)
     assert [e.line() for e in entries] == lines
     first = json.loads(lines[0])
@@ -167,8 +166,9 @@ def test_any_single_byte_edit_is_detected(
     journal = _journal(folder, count)
     original = journal.path.read_bytes()
     offset = data.draw(st.integers(min_value=0, max_value=len(original) - 1))
-    value = data.draw(st.integers(min_value=0, max_value=255).filter(
-        lambda b: b != original[offset]))
+    value = data.draw(
+        st.integers(min_value=0, max_value=255).filter(lambda b: b != original[offset])
+    )
     _edit(journal.path, offset, value)
     line = original[:offset].count(b"\n") + 1
     with pytest.raises(IntegrityFailure, match=r"line \d+") as failure:
@@ -206,11 +206,14 @@ def test_concurrent_appends_from_threads_keep_the_chain(tmp_path: Path) -> None:
     separate = [_journal(tmp_path) for _ in range(4)]
     sid = uuid.uuid4()
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(
-            lambda n: (shared if n % 2 else separate[n % 4]).append_once(
-                sid if n % 10 == 0 else uuid.uuid4(), "retention", "system"),
-            range(80),
-        ))
+        results = list(
+            pool.map(
+                lambda n: (shared if n % 2 else separate[n % 4]).append_once(
+                    sid if n % 10 == 0 else uuid.uuid4(), "retention", "system"
+                ),
+                range(80),
+            )
+        )
     assert sum(appended for _, appended in results) == 73  # sid once, 72 others
     assert shared.verify().entries == 73
 
@@ -228,8 +231,14 @@ def test_lines_are_canonical_json_and_hash_the_canonical_body(
     seq: int, at: datetime.datetime, subject_id: uuid.UUID, reason: str, actor: str, prev: str
 ) -> None:
     entry = JournalEntry(seq, at, subject_id, str(reason), actor, prev, "f" * 64)
-    body = {"v": 1, "seq": seq, "subject_id": str(subject_id), "reason": str(reason),
-            "actor": actor, "at": at.astimezone(datetime.UTC).isoformat(timespec="microseconds")}
+    body = {
+        "v": 1,
+        "seq": seq,
+        "subject_id": str(subject_id),
+        "reason": str(reason),
+        "actor": actor,
+        "at": at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
+    }
     line = canonical_json({**body, "prev": prev, "hash": "f" * 64}) + "\n"
     assert entry.line() == line.encode()
     expected = hashlib.sha256((prev + canonical_json(body)).encode()).hexdigest()

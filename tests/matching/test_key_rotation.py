@@ -159,8 +159,11 @@ async def test_unreadable_key_row_stops_the_rotation_before_the_old_key_goes(
     await make_subjects(vault, 2)
     stranger = KeyWrapper(generate_data_key())
     await SubjectKey.insert(
-        SubjectKey(subject_id=uuid.uuid4(), kek_id=stranger.kek_id,
-                   wrapped=stranger.wrap(generate_data_key(), kind=b"dek", owner=b"x"))
+        SubjectKey(
+            subject_id=uuid.uuid4(),
+            kek_id=stranger.kek_id,
+            wrapped=stranger.wrap(generate_data_key(), kind=b"dek", owner=b"x"),
+        )
     )
     before = settings.effective_master_key_file.read_bytes()
     with pytest.raises(IntegrityFailure, match="1 wrapped keys could not be re-wrapped"):
@@ -208,8 +211,13 @@ def cli(
     environ |= {"COACHMATCH_DATA_DIR": str(data_dir), "COACHMATCH_DATABASE_URL": database_url}
     environ |= env
     return subprocess.run(
-        [sys.executable, "-m", "web.cli", *args], capture_output=True, text=True,
-        env=environ, cwd=ROOT, timeout=120, check=False,
+        [sys.executable, "-m", "web.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
     )
 
 
@@ -242,8 +250,9 @@ def test_cli_refuses_an_environment_key_in_one_line(data_dir: Path) -> None:
 
 
 def test_cli_rejects_a_bad_batch_size(data_dir: Path) -> None:
-    result = cli(data_dir, f"sqlite:///{data_dir / 'x.sqlite3'}", "keys", "rotate",
-                 "--batch-size", "0")
+    result = cli(
+        data_dir, f"sqlite:///{data_dir / 'x.sqlite3'}", "keys", "rotate", "--batch-size", "0"
+    )
     assert result.returncode == 2 and "--batch-size" in result.stderr
 
 

@@ -72,8 +72,10 @@ def test_environment_key_wins_and_writes_no_file(data_dir: Path) -> None:
 def test_environment_key_is_validated_by_settings(data_dir: Path) -> None:
     with pytest.raises(ConfigurationError, match="COACHMATCH_MASTER_KEY must hold 32 bytes"):
         Settings.from_environ(
-            {"COACHMATCH_DATA_DIR": str(data_dir),
-             "COACHMATCH_MASTER_KEY": base64.b64encode(b"x" * 16).decode()}
+            {
+                "COACHMATCH_DATA_DIR": str(data_dir),
+                "COACHMATCH_MASTER_KEY": base64.b64encode(b"x" * 16).decode(),
+            }
         )
 
 

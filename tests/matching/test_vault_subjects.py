@@ -64,7 +64,9 @@ async def test_canary_values_never_reach_the_database_in_plain_text(
             pytest.skip("pg_dump is not installed")
         dump = subprocess.run(
             [PG_DUMP, "--no-owner", f"--dbname={database_url}"],
-            capture_output=True, check=True, timeout=60,
+            capture_output=True,
+            check=True,
+            timeout=60,
         ).stdout
         assert index in dump, "the subject row must be in the dump"
         found = [n for n in needles if n in dump]
@@ -94,7 +96,11 @@ async def test_read_subject_decrypts_and_hides_personal_fields_in_repr(vault: Va
     sid = await create_subject(vault, "coach", name=" Jan Jansen ", email="jan@example.org")
     record = await read_subject(vault, sid)
     assert (record.id, record.kind, record.name, record.email, record.phone) == (
-        sid, "coach", "Jan Jansen", "jan@example.org", None,
+        sid,
+        "coach",
+        "Jan Jansen",
+        "jan@example.org",
+        None,
     )
     assert "Jan" not in repr(record) and "jan@" not in repr(record)
 
@@ -153,4 +159,3 @@ async def test_failed_creation_leaves_nothing_behind(vault: Vault) -> None:
             raise Boom
     assert await SubjectKey.count() == count_before
     assert await Subject.count() == 0
-

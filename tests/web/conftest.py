@@ -63,8 +63,13 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def coach(runtime: Runtime) -> Account:
     coach_id, secret = await accounts.create_coach(
-        runtime, email="coach@example.org", name="Coach Example", password=PASSWORD,
-        topics=["career-change", "burnout"], regions=["utrecht"], languages=["nl", "en"],
+        runtime,
+        email="coach@example.org",
+        name="Coach Example",
+        password=PASSWORD,
+        topics=["career-change", "burnout"],
+        regions=["utrecht"],
+        languages=["nl", "en"],
     )
     return Account("coach", coach_id, "coach@example.org", secret)
 
@@ -81,7 +86,10 @@ async def admin(runtime: Runtime) -> Account:
 async def totp_coach(runtime: Runtime) -> Account:
     """A coach who must give a TOTP code at every login."""
     coach_id, secret = await accounts.create_coach(
-        runtime, email="careful@example.org", name="Careful Coach", password=PASSWORD,
+        runtime,
+        email="careful@example.org",
+        name="Careful Coach",
+        password=PASSWORD,
         require_totp=True,
     )
     return Account("coach", coach_id, "careful@example.org", secret)

@@ -84,14 +84,19 @@ async def form_token(client: Client, path: str = "/login") -> str:
 
 
 async def log_in(
-    client: Client, account: Account, *, totp: str = "",
+    client: Client,
+    account: Account,
+    *,
+    totp: str = "",
     password: str | None = None,
 ) -> Any:
     token = await form_token(client, "/")  # /login itself redirects a logged-in visitor
     return await client.post(
         "/login",
         data={
-            "email": account.email, "password": password or account.password, "totp": totp,
+            "email": account.email,
+            "password": password or account.password,
+            "totp": totp,
             "csrf_token": token,
         },
         follow_redirects=False,

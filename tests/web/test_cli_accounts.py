@@ -30,7 +30,12 @@ async def _cli(
     return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "web.cli", *args],
-        env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -42,9 +47,22 @@ async def test_coach_create_prints_id_and_secret(
     database: Engine, database_url: str, data_dir: Path
 ) -> None:
     done = await _cli(
-        data_dir, database_url, "coach", "create", "--email", "new.coach@example.org",
-        "--name", "New Coach", "--topics", "career-change, burnout", "--regions", "utrecht",
-        "--languages", "nl,en", "--password-stdin", "--json",
+        data_dir,
+        database_url,
+        "coach",
+        "create",
+        "--email",
+        "new.coach@example.org",
+        "--name",
+        "New Coach",
+        "--topics",
+        "career-change, burnout",
+        "--regions",
+        "utrecht",
+        "--languages",
+        "nl,en",
+        "--password-stdin",
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     [line] = done.stdout.splitlines()
@@ -59,8 +77,16 @@ async def test_coach_create_prints_id_and_secret(
 
 async def test_admin_create(database: Engine, database_url: str, data_dir: Path) -> None:
     done = await _cli(
-        data_dir, database_url, "admin", "create", "--email", "privacy@example.org",
-        "--name", "Privacy Officer", "--password-stdin", "--json",
+        data_dir,
+        database_url,
+        "admin",
+        "create",
+        "--email",
+        "privacy@example.org",
+        "--name",
+        "Privacy Officer",
+        "--password-stdin",
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -72,13 +98,20 @@ async def test_admin_create(database: Engine, database_url: str, data_dir: Path)
     ("args", "stdin", "message"),
     [
         (("--email", "nope"), PASSWORD + "\n", "coachmatch: the e-mail address is not valid"),
-        (("--email", "ok@example.org"), "short\n",
-         "coachmatch: the password must have at least 12 characters"),
+        (
+            ("--email", "ok@example.org"),
+            "short\n",
+            "coachmatch: the password must have at least 12 characters",
+        ),
         (("--email", "ok@example.org"), "", "coachmatch: no password on standard input"),
     ],
 )
 async def test_one_line_errors(
-    database: Engine, database_url: str, data_dir: Path, args: tuple[str, ...], stdin: str,
+    database: Engine,
+    database_url: str,
+    data_dir: Path,
+    args: tuple[str, ...],
+    stdin: str,
     message: str,
 ) -> None:
     done = await _cli(
@@ -100,11 +133,16 @@ async def test_password_stdin_is_required(
 
 
 async def test_a_duplicate_is_one_line(database: Engine, database_url: str, data_dir: Path) -> None:
-    args = ("coach", "create", "--email", "twice@example.org", "--name", "Twice",
-            "--password-stdin")
+    args = (
+        "coach",
+        "create",
+        "--email",
+        "twice@example.org",
+        "--name",
+        "Twice",
+        "--password-stdin",
+    )
     assert (await _cli(data_dir, database_url, *args)).returncode == 0
     again = await _cli(data_dir, database_url, *args)
     assert again.returncode == 1
-    assert _errors(again) == [
-        "coachmatch: a coach account with this e-mail address exists already"
-    ]
+    assert _errors(again) == ["coachmatch: a coach account with this e-mail address exists already"]

@@ -14,8 +14,9 @@ EMAIL = "jan.de.vries@voorbeeld.design"
 SECRET = "Zwanenburg-4471-geheim"
 
 
-def _cli(data_dir: Path, cache_dir: Path, *args: str,
-         stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+def _cli(
+    data_dir: Path, cache_dir: Path, *args: str, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "COACHMATCH_DATA_DIR": str(data_dir),
@@ -23,7 +24,11 @@ def _cli(data_dir: Path, cache_dir: Path, *args: str,
     }
     return subprocess.run(
         [sys.executable, "-m", "web.cli", "anonymise", *args],
-        env=env, input=stdin, capture_output=True, timeout=120, check=False,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -71,14 +76,13 @@ def test_json_lines_in_and_out(dirs: tuple[Path, Path]) -> None:
     types = {f["type"] for f in out[0]["findings"]}
     assert {"email", "phone"} <= types
     [email] = [f for f in out[0]["findings"] if f["type"] == "email"]
-    assert first[email["start"]:email["end"]] == EMAIL  # offsets into the original
+    assert first[email["start"] : email["end"]] == EMAIL  # offsets into the original
     assert out[1] == {"id": 7, "text": second, "findings": []}
 
 
 def test_candidate_name_and_english_placeholders(dirs: tuple[Path, Path]) -> None:
     text = "hoi, ik ben quirijn vlasblom en ik zoek een nieuwe baan. Groet, Quirijn Vlasblom"
-    stdin = _lines({"id": "c", "text": text,
-                    "candidate": {"first": "Quirijn", "last": "Vlasblom"}})
+    stdin = _lines({"id": "c", "text": text, "candidate": {"first": "Quirijn", "last": "Vlasblom"}})
     done = _cli(*dirs, "--placeholders", "en", stdin=stdin)
     assert done.returncode == 0, done.stderr.decode()
     [out] = [json.loads(line) for line in done.stdout.decode().splitlines()]
@@ -87,9 +91,13 @@ def test_candidate_name_and_english_placeholders(dirs: tuple[Path, Path]) -> Non
 
 
 def test_bad_json_stops_at_that_line_without_echoing_it(dirs: tuple[Path, Path]) -> None:
-    stdin = (_lines({"id": 1, "text": "Een gewone zin."})
-             + b'{"id": 2, "text": "' + SECRET.encode() + b'"\n'
-             + _lines({"id": 3, "text": "Nog een zin."}))
+    stdin = (
+        _lines({"id": 1, "text": "Een gewone zin."})
+        + b'{"id": 2, "text": "'
+        + SECRET.encode()
+        + b'"\n'
+        + _lines({"id": 3, "text": "Nog een zin."})
+    )
     done = _cli(*dirs, stdin=stdin)
     assert done.returncode == 2
     assert _errors(done) == ["coachmatch: line 2: not valid JSON"]
@@ -105,10 +113,14 @@ def test_bad_json_stops_at_that_line_without_echoing_it(dirs: tuple[Path, Path])
         (b'{"id": "x", "text": 12}', "'text' must be a string"),
         (b'["x", "' + SECRET.encode() + b'"]', "not a JSON object"),
         (b'{"id": true, "text": "t"}', "'id' must be a string or a number"),
-        (b'{"id": "x", "text": "t", "candidate": "' + SECRET.encode() + b'"}',
-         "'candidate' must be an object with 'first' and 'last'"),
-        (b'{"id": "x", "text": "t", "candidate": {"first": 1, "last": "B"}}',
-         "'candidate' must have 'first' and 'last' strings"),
+        (
+            b'{"id": "x", "text": "t", "candidate": "' + SECRET.encode() + b'"}',
+            "'candidate' must be an object with 'first' and 'last'",
+        ),
+        (
+            b'{"id": "x", "text": "t", "candidate": {"first": 1, "last": "B"}}',
+            "'candidate' must have 'first' and 'last' strings",
+        ),
         (b'{"id": "x", "text": "\xff\xfe ' + SECRET.encode() + b'"}', "not valid JSON"),
     ],
 )
@@ -124,7 +136,10 @@ def test_cache_dir_defaults_to_data_dir(tmp_path: Path) -> None:
     env = {"PATH": os.environ.get("PATH", ""), "COACHMATCH_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "web.cli", "anonymise", "--prepare"],
-        env=env, capture_output=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr.decode()
     where = Path(done.stdout.decode().strip().removeprefix("anonymiser lookup cache ready in "))

@@ -27,7 +27,11 @@ async def _cli(data_dir: Path, database_url: str, *args: str) -> subprocess.Comp
     return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "web.cli", *args],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -80,12 +84,21 @@ async def test_journal_verify(database: Engine, database_url: str, data_dir: Pat
     journal = ErasureJournal(data_dir / "erasure-journal.log")
     for _ in range(2):
         entry = journal.append(uuid.uuid4(), "retention", "system")
-        await audit.record("system", Action.SUBJECT_ERASED, subject_id=entry.subject_id,
-                           purpose="retention", details={"journal_seq": entry.seq})
+        await audit.record(
+            "system",
+            Action.SUBJECT_ERASED,
+            subject_id=entry.subject_id,
+            purpose="retention",
+            details={"journal_seq": entry.seq},
+        )
     done = await _cli(data_dir, database_url, "journal", "verify", "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"ok": True, "entries": 2, "audited_erasures": 2,
-                                       "head_hash": entry.hash}
+    assert json.loads(done.stdout) == {
+        "ok": True,
+        "entries": 2,
+        "audited_erasures": 2,
+        "head_hash": entry.hash,
+    }
 
     data = bytearray(journal.path.read_bytes())
     data[-5] ^= 1  # the second line's last quote becomes "#"

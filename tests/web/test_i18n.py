@@ -36,9 +36,7 @@ def _extracted() -> set[str]:
 def _catalog(language: str) -> dict[str, object]:
     path = WEB / "locales" / language / "LC_MESSAGES" / "messages.po"
     catalog = read_po(io.BytesIO(path.read_bytes()), locale=language)
-    return {
-        (m.id if isinstance(m.id, str) else m.id[0]): m.string for m in catalog if m.id
-    }
+    return {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in catalog if m.id}
 
 
 def test_every_message_has_a_dutch_translation() -> None:

@@ -120,8 +120,7 @@ async def test_no_page_has_inline_script_or_style(client: Client) -> None:
 async def test_health_without_a_worker_is_503(client: Client) -> None:
     response = await client.get("/health")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok",
-                               "workers": "unavailable"}
+    assert response.json() == {"status": "unavailable", "database": "ok", "workers": "unavailable"}
 
 
 async def test_health_with_a_live_worker(client: Client) -> None:
@@ -148,8 +147,11 @@ async def test_health_when_the_database_is_gone(app: Litestar, client: Client) -
     finally:
         db.bind(app.state.runtime.engine)
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "unavailable",
-                               "workers": "unknown"}
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "unavailable",
+        "workers": "unknown",
+    }
 
 
 # -- error pages -----------------------------------------------------------------------

@@ -77,8 +77,17 @@ async def test_a_500_reveals_nothing(client: Client) -> None:
 
 
 async def test_an_anonymous_get_sets_no_cookie(client: Client) -> None:
-    for path in ("/", "/health", "/schema", "/schema/openapi.json", "/login",
-                 "/static/css/site.css", "/does-not-exist", "/coach", "/api/auth/session"):
+    for path in (
+        "/",
+        "/health",
+        "/schema",
+        "/schema/openapi.json",
+        "/login",
+        "/static/css/site.css",
+        "/does-not-exist",
+        "/coach",
+        "/api/auth/session",
+    ):
         response = await client.get(path)
         assert "set-cookie" not in response.headers, path
     assert not client.cookies
@@ -114,8 +123,13 @@ async def test_an_allowed_host_with_a_port_is_accepted(app: Litestar) -> None:
 
 @pytest.mark.parametrize(
     ("header", "name"),
-    [("Example.org:8000", "example.org"), ("[::1]:8000", "[::1]"), ("[::1]", "[::1]"),
-     ("127.0.0.1", "127.0.0.1"), ("host:notaport", "host:notaport")],
+    [
+        ("Example.org:8000", "example.org"),
+        ("[::1]:8000", "[::1]"),
+        ("[::1]", "[::1]"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("host:notaport", "host:notaport"),
+    ],
 )
 def test_host_name(header: str, name: str) -> None:
     assert host_name(header) == name

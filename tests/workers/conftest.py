@@ -74,8 +74,11 @@ class Children:
         log_path = self.log_dir / f"child-{len(self.processes)}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, *args], cwd=REPO, env=child_env(settings),
-                stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, *args],
+                cwd=REPO,
+                env=child_env(settings),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self.processes.append(process)
         return process

@@ -19,8 +19,13 @@ from tests.workers.waiting import wait_for
 
 def coachmatch(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "web.cli", *args], cwd=REPO, env=child_env(settings),
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-m", "web.cli", *args],
+        cwd=REPO,
+        env=child_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

@@ -33,8 +33,9 @@ async def test_stale_rows_are_pruned(database: object) -> None:
 async def test_a_running_heartbeat_is_alive_until_stopped(database: object) -> None:
     stop = asyncio.Event()
     worker_id = new_worker_id("embedded")
-    task = asyncio.create_task(run_heartbeat(worker_id, "embedded", stop=stop,
-                                             interval_seconds=0.05))
+    task = asyncio.create_task(
+        run_heartbeat(worker_id, "embedded", stop=stop, interval_seconds=0.05)
+    )
     try:
         await wait_for(health.workers_alive, timeout=5, what="a heartbeat")
         first = await WorkerHeartbeat.select(WorkerHeartbeat.seen_at).first()

@@ -98,9 +98,7 @@ def redis_settings(job_settings: Settings, request: pytest.FixtureRequest) -> It
     _scaled_out_database(request)
     import redis
 
-    settings = dataclasses.replace(
-        job_settings, broker_url=REDIS_URL, job_lease_seconds=3.0
-    )
+    settings = dataclasses.replace(job_settings, broker_url=REDIS_URL, job_lease_seconds=3.0)
     yield settings
     client = redis.Redis.from_url(REDIS_URL)
     try:
@@ -134,9 +132,7 @@ async def test_kill_9_redis_worker_mid_job(
 
 
 @pytest.fixture
-def rabbitmq_settings(
-    job_settings: Settings, request: pytest.FixtureRequest
-) -> Iterator[Settings]:
+def rabbitmq_settings(job_settings: Settings, request: pytest.FixtureRequest) -> Iterator[Settings]:
     if not RABBITMQ_URL:
         pytest.skip("set COACHMATCH_TEST_RABBITMQ_URL to run RabbitMQ tests")
     _scaled_out_database(request)
@@ -163,8 +159,12 @@ async def test_a_probe_runs_once_through_rabbitmq(
         await wait_for(health.workers_alive, timeout=30, what="the worker's heartbeat")
         probe = subprocess.run(
             [sys.executable, "-m", "web.cli", "jobs", "probe", "--json", "--timeout", "30"],
-            cwd=REPO, env=child_env(rabbitmq_settings), capture_output=True, text=True,
-            timeout=60, check=False,
+            cwd=REPO,
+            env=child_env(rabbitmq_settings),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert probe.returncode == 0, probe.stderr + children.logs()
         result = json.loads(probe.stdout)

@@ -124,8 +124,11 @@ async def test_the_dev_mailbox_keeps_one_file_per_job_even_if_it_runs_twice(
         await host.stop()
     # At least once: a crash between sending and completing runs the job again.
     context = JobContext(runtime, AsyncBridge(asyncio.get_running_loop()), DevMailbox(folder))
-    job = Job(id=job_id, actor=notifications.SEND_MAIL_ACTOR,
-              args={"subject_id": str(subject_id), "template": TEMPLATE})
+    job = Job(
+        id=job_id,
+        actor=notifications.SEND_MAIL_ACTOR,
+        args={"subject_id": str(subject_id), "template": TEMPLATE},
+    )
     await asyncio.to_thread(run_send_mail, context, job)
 
     assert [p.name for p in folder.iterdir()] == [f"{job_id}.eml"]
@@ -141,9 +144,20 @@ async def test_the_dev_mailbox_keeps_one_file_per_job_even_if_it_runs_twice(
 
 @pytest.mark.parametrize(
     "name",
-    ["../secret.eml", "../../etc/passwd", "/etc/passwd", "..", "", ".", "x.eml",
-     f"{uuid.uuid4()}.eml/../../x", f"{str(uuid.uuid4()).upper()}.eml", "%2e%2e%2fx.eml",
-     f"sub/{uuid.uuid4()}.eml", f"{uuid.uuid4()}.eml\x00"],
+    [
+        "../secret.eml",
+        "../../etc/passwd",
+        "/etc/passwd",
+        "..",
+        "",
+        ".",
+        "x.eml",
+        f"{uuid.uuid4()}.eml/../../x",
+        f"{str(uuid.uuid4()).upper()}.eml",
+        "%2e%2e%2fx.eml",
+        f"sub/{uuid.uuid4()}.eml",
+        f"{uuid.uuid4()}.eml\x00",
+    ],
 )
 def test_read_message_refuses_names_it_never_writes(tmp_path: Path, name: str) -> None:
     with pytest.raises(InvalidInput):

@@ -70,8 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the user gets one line; the trace only with --verbose
         if args.verbose:
             raise
-        print(f"coachmatch: unexpected error ({type(exc).__name__}); rerun with -v for details",
-              file=sys.stderr)
+        print(
+            f"coachmatch: unexpected error ({type(exc).__name__}); rerun with -v for details",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
     return code
 

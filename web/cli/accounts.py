@@ -32,7 +32,8 @@ def register(sub: Any) -> None:
         "--languages", type=_list, default=["nl"], help="comma-separated, e.g. nl,en (default nl)"
     )
     create.add_argument(
-        "--require-totp", action="store_true",
+        "--require-totp",
+        action="store_true",
         help="require the TOTP code at every login from the start (otherwise the coach may "
         "switch it on in the portal)",
     )
@@ -50,7 +51,8 @@ def register(sub: Any) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--password-stdin", action="store_true",
+        "--password-stdin",
+        action="store_true",
         help="read the password from the first line of standard input (required)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -77,8 +79,13 @@ def _create_coach(args: argparse.Namespace, settings: Settings) -> int:
         runtime = await open_runtime(settings)
         try:
             return await accounts.create_coach(
-                runtime, email=args.email, name=args.name, password=password,
-                topics=args.topics, regions=args.regions, languages=args.languages,
+                runtime,
+                email=args.email,
+                name=args.name,
+                password=password,
+                topics=args.topics,
+                regions=args.regions,
+                languages=args.languages,
                 require_totp=args.require_totp,
             )
         finally:
@@ -108,10 +115,12 @@ def _create_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print(kind: str, account_id: UUID, secret: str, *, totp_required: bool, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(
-            {"id": str(account_id), "totp_secret": secret, "totp_required": totp_required},
-            sort_keys=True,
-        ))
+        print(
+            json.dumps(
+                {"id": str(account_id), "totp_secret": secret, "totp_required": totp_required},
+                sort_keys=True,
+            )
+        )
         return
     when = "required at every login" if totp_required else "optional until the coach enables it"
     print(f"coachmatch: created {kind} {account_id}")

@@ -36,13 +36,20 @@ def register(sub: Any) -> None:
     parser = sub.add_parser(
         "anonymise",
         help="anonymise JSON lines from stdin",
-        description="Reads {\"id\", \"text\", \"candidate\"?: {\"first\", \"last\"}} lines on "
-        "stdin and writes {\"id\", \"text\", \"findings\"} lines with the anonymised text.",
+        description='Reads {"id", "text", "candidate"?: {"first", "last"}} lines on '
+        'stdin and writes {"id", "text", "findings"} lines with the anonymised text.',
     )
-    parser.add_argument("--prepare", action="store_true",
-                        help="build the lookup cache (install step) and print where it is")
-    parser.add_argument("--placeholders", choices=("nl", "en"), default="nl",
-                        help="placeholder language (default nl)")
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="build the lookup cache (install step) and print where it is",
+    )
+    parser.add_argument(
+        "--placeholders",
+        choices=("nl", "en"),
+        default="nl",
+        help="placeholder language (default nl)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -55,11 +62,13 @@ def _run(args: Any, settings: Settings) -> int:
     try:
         anonymiser = Anonymiser.load(cache_dir)
     except AnonymiserError:
-        print("coachmatch: the anonymiser could not start; run `coachmatch anonymise "
-              "--prepare` and check the cache folder", file=sys.stderr)
+        print(
+            "coachmatch: the anonymiser could not start; run `coachmatch anonymise "
+            "--prepare` and check the cache folder",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
-    return process(anonymiser, sys.stdin.buffer, sys.stdout.buffer,
-                   placeholders=args.placeholders)
+    return process(anonymiser, sys.stdin.buffer, sys.stdout.buffer, placeholders=args.placeholders)
 
 
 def _prepare(cache_dir: Path) -> int:
@@ -74,8 +83,13 @@ def _prepare(cache_dir: Path) -> int:
     return 0
 
 
-def process(anonymiser: Anonymiser, lines: Iterable[bytes], out: IO[bytes], *,
-            placeholders: PlaceholderSet = "nl") -> int:
+def process(
+    anonymiser: Anonymiser,
+    lines: Iterable[bytes],
+    out: IO[bytes],
+    *,
+    placeholders: PlaceholderSet = "nl",
+) -> int:
     """Anonymise every request line; returns the exit code."""
     from anonymiser.text import AnonymiserError
 
@@ -88,17 +102,14 @@ def process(anonymiser: Anonymiser, lines: Iterable[bytes], out: IO[bytes], *,
             print(f"coachmatch: line {number}: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
         try:
-            result = anonymiser.anonymise(text, candidate=candidate,
-                                          placeholders=placeholders)
+            result = anonymiser.anonymise(text, candidate=candidate, placeholders=placeholders)
         except AnonymiserError:
-            print(f"coachmatch: line {number}: the anonymiser failed on this text",
-                  file=sys.stderr)
+            print(f"coachmatch: line {number}: the anonymiser failed on this text", file=sys.stderr)
             return EXIT_FAILURE
         record = {
             "id": ident,
             "text": result.text,
-            "findings": [{"type": f.type, "start": f.start, "end": f.end}
-                         for f in result.findings],
+            "findings": [{"type": f.type, "start": f.start, "end": f.end} for f in result.findings],
         }
         out.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
         out.flush()

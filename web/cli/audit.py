@@ -50,12 +50,16 @@ def _verify_audit(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(report.as_dict(), sort_keys=True))
     if not report.ok:
-        print(f"coachmatch: the audit log is broken at seq {report.first_bad_seq}: "
-              f"{report.problem}", file=sys.stderr)
+        print(
+            f"coachmatch: the audit log is broken at seq {report.first_bad_seq}: {report.problem}",
+            file=sys.stderr,
+        )
         return EXIT_BROKEN
     if not args.json:
-        print(f"coachmatch: the audit log verifies: {report.entries} entries, "
-              f"head {report.head_hash[:16]}")
+        print(
+            f"coachmatch: the audit log verifies: {report.entries} entries, "
+            f"head {report.head_hash[:16]}"
+        )
     return 0
 
 
@@ -75,8 +79,10 @@ def _verify_journal(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({"ok": True, **check.as_dict()}, sort_keys=True))
     else:
-        print(f"coachmatch: the erasure journal verifies: {check.entries} entries, "
-              f"{check.audited_erasures} audited erasures found in it")
+        print(
+            f"coachmatch: the erasure journal verifies: {check.entries} entries, "
+            f"{check.audited_erasures} audited erasures found in it"
+        )
     return 0
 
 

@@ -23,19 +23,27 @@ POLL_SECONDS = 0.2
 
 def register(sub: Any) -> None:
     worker = sub.add_parser("worker", help="a worker process for an external broker")
-    worker.add_argument("--threads", type=_positive_int, default=DEFAULT_THREADS,
-                        help=f"worker threads (default {DEFAULT_THREADS})")
+    worker.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=DEFAULT_THREADS,
+        help=f"worker threads (default {DEFAULT_THREADS})",
+    )
     worker.set_defaults(handler=_worker)
 
     jobs = sub.add_parser("jobs", help="inspect and test the job pipeline")
-    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True,
-                                   parser_class=type(jobs))
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, parser_class=type(jobs))
     probe = jobs_sub.add_parser("probe", help="send a diagnostic job through the outbox")
-    probe.add_argument("--work-seconds", type=int, default=0,
-                       help=f"how long the job works (0-{diagnostics.MAX_WORK_SECONDS})")
+    probe.add_argument(
+        "--work-seconds",
+        type=int,
+        default=0,
+        help=f"how long the job works (0-{diagnostics.MAX_WORK_SECONDS})",
+    )
     probe.add_argument("--no-wait", action="store_true", help="do not wait for the job")
-    probe.add_argument("--timeout", type=float, default=None,
-                       help="seconds to wait (default: work seconds + 60)")
+    probe.add_argument(
+        "--timeout", type=float, default=None, help="seconds to wait (default: work seconds + 60)"
+    )
     probe.add_argument("--json", action="store_true", help="print one JSON object")
     probe.set_defaults(handler=_probe)
 
@@ -64,8 +72,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _probe(args: argparse.Namespace, settings: Settings) -> int:
     work = diagnostics.check_work_seconds(args.work_seconds)
     timeout = args.timeout if args.timeout is not None else work + DEFAULT_WAIT_SECONDS
-    return asyncio.run(_probe_main(settings, work, wait=not args.no_wait, wait_seconds=timeout,
-                                   as_json=args.json))
+    return asyncio.run(
+        _probe_main(settings, work, wait=not args.no_wait, wait_seconds=timeout, as_json=args.json)
+    )
 
 
 async def _probe_main(
@@ -82,8 +91,11 @@ async def _probe_main(
         if wait and not waited:
             _note(settings)
         done = waited and await _wait_done(job_id, wait_seconds)
-        _print({"job_id": str(job_id), "done": done}, as_json,
-               f"probe job {job_id}: {'done' if done else 'queued'}")
+        _print(
+            {"job_id": str(job_id), "done": done},
+            as_json,
+            f"probe job {job_id}: {'done' if done else 'queued'}",
+        )
         return 1 if waited and not done else 0
     finally:
         if link is not None:
@@ -93,8 +105,10 @@ async def _probe_main(
 
 def _note(settings: Settings) -> None:
     where = "`coachmatch run`" if settings.embedded_workers else "a `coachmatch worker`"
-    print(f"coachmatch: no worker is running; the job waits in the outbox for {where}",
-          file=sys.stderr)
+    print(
+        f"coachmatch: no worker is running; the job waits in the outbox for {where}",
+        file=sys.stderr,
+    )
 
 
 async def _wait_done(job_id: UUID, wait_seconds: float) -> bool:

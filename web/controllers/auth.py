@@ -56,8 +56,12 @@ async def login_page(request: Request[Any, Any, Any]) -> Template | Redirect:
 
 
 @post(
-    "/login", name="login-submit", include_in_schema=False, guards=[protect_anonymous],
-    opt={"form_template": "login.html"}, status_code=HTTP_303_SEE_OTHER,
+    "/login",
+    name="login-submit",
+    include_in_schema=False,
+    guards=[protect_anonymous],
+    opt={"form_template": "login.html"},
+    status_code=HTTP_303_SEE_OTHER,
 )
 async def login_submit(
     request: Request[Any, Any, Any],
@@ -70,13 +74,17 @@ async def login_submit(
     )
     forget_login(request)
     return Redirect(
-        PORTALS[done.principal.kind], status_code=HTTP_303_SEE_OTHER,
+        PORTALS[done.principal.kind],
+        status_code=HTTP_303_SEE_OTHER,
         cookies=[session_cookie(done.session_id)],
     )
 
 
 @post(
-    "/logout", name="logout", include_in_schema=False, guards=[protect_session],
+    "/logout",
+    name="logout",
+    include_in_schema=False,
+    guards=[protect_session],
     status_code=HTTP_303_SEE_OTHER,
 )
 async def logout(request: Request[Any, Any, Any]) -> Redirect:
@@ -108,8 +116,12 @@ class SessionResponse:
 
 
 @post(
-    "/api/auth/login", name="api-login", tags=["auth"], guards=[protect_anonymous_api],
-    status_code=HTTP_200_OK, summary="Log in as a coach or admin",
+    "/api/auth/login",
+    name="api-login",
+    tags=["auth"],
+    guards=[protect_anonymous_api],
+    status_code=HTTP_200_OK,
+    summary="Log in as a coach or admin",
     description="Sets the `__Host-session` cookie. Send the returned `csrf_token` as the "
     "`X-CSRF-Token` header with every later request that changes something. "
     "Wrong e-mail, password or code all answer 401 alike; too many failures 429.",
@@ -130,8 +142,12 @@ async def api_login(
 
 
 @post(
-    "/api/auth/logout", name="api-logout", tags=["auth"], guards=[protect_session],
-    status_code=HTTP_204_NO_CONTENT, summary="Log out (ends the session on the server)",
+    "/api/auth/logout",
+    name="api-logout",
+    tags=["auth"],
+    guards=[protect_session],
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Log out (ends the session on the server)",
 )
 async def api_logout(request: Request[Any, Any, Any]) -> Response[None]:
     session_id = presented_session_id(request)
@@ -142,12 +158,17 @@ async def api_logout(request: Request[Any, Any, Any]) -> Response[None]:
 
 
 @get(
-    "/api/auth/session", name="api-session", tags=["auth"], guards=[require_login],
+    "/api/auth/session",
+    name="api-session",
+    tags=["auth"],
+    guards=[require_login],
     summary="The current session",
 )
 async def api_session(request: Request[Any, Any, Any]) -> SessionResponse:
     login = await login_of(request)
     return SessionResponse(
-        login.principal.kind, login.principal.id, login.session.csrf_token,
+        login.principal.kind,
+        login.principal.id,
+        login.session.csrf_token,
         login.session.expires_at,
     )

@@ -29,7 +29,10 @@ class HealthReport:
 
 
 @get(
-    "/health", name="health", tags=["system"], summary="Health of the site",
+    "/health",
+    name="health",
+    tags=["system"],
+    summary="Health of the site",
     description="200 when the database answers and a worker beat recently; otherwise 503 "
     "with the part that failed.",
     responses={

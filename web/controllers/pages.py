@@ -31,7 +31,10 @@ class LanguageForm:
 
 
 @post(
-    "/language", name="language", include_in_schema=False, guards=[protect_anonymous],
+    "/language",
+    name="language",
+    include_in_schema=False,
+    guards=[protect_anonymous],
     status_code=HTTP_303_SEE_OTHER,
 )
 async def choose_language(
@@ -42,7 +45,12 @@ async def choose_language(
     if data.lang not in i18n.LANGUAGES:
         raise InvalidInput("unknown language")
     cookie = Cookie(
-        key=i18n.LANGUAGE_COOKIE, value=data.lang, path="/", max_age=i18n.LANGUAGE_COOKIE_MAX_AGE,
-        secure=True, httponly=True, samesite="lax",
+        key=i18n.LANGUAGE_COOKIE,
+        value=data.lang,
+        path="/",
+        max_age=i18n.LANGUAGE_COOKIE_MAX_AGE,
+        secure=True,
+        httponly=True,
+        samesite="lax",
     )
     return Redirect(safe_next(data.next), status_code=HTTP_303_SEE_OTHER, cookies=[cookie])

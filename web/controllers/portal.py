@@ -26,9 +26,7 @@ async def coach_home(request: Request[Any, Any, Any]) -> Template:
     return await page(request, "coach/home.html", profile=profile)
 
 
-@get(
-    "/coach/security", name="coach-security", include_in_schema=False, guards=[require_coach]
-)
+@get("/coach/security", name="coach-security", include_in_schema=False, guards=[require_coach])
 async def coach_security(request: Request[Any, Any, Any]) -> Template:
     login = await login_of(request)
     profile = await accounts.coach_profile(login.principal.id)
@@ -45,8 +43,11 @@ class TotpForm:
 
 
 @post(
-    "/coach/security", name="coach-security-submit", include_in_schema=False,
-    guards=[require_coach, protect_session], opt={"form_template": "coach/security.html"},
+    "/coach/security",
+    name="coach-security-submit",
+    include_in_schema=False,
+    guards=[require_coach, protect_session],
+    opt={"form_template": "coach/security.html"},
     status_code=HTTP_303_SEE_OTHER,
 )
 async def coach_enable_totp(
@@ -75,12 +76,12 @@ async def admin_mailbox(request: Request[Any, Any, Any]) -> Template:
 
 
 @get(
-    "/admin/mailbox/{name:str}", name="admin-mailbox-message", include_in_schema=False,
+    "/admin/mailbox/{name:str}",
+    name="admin-mailbox-message",
+    include_in_schema=False,
     guards=[require_admin],
 )
-async def admin_mailbox_message(
-    request: Request[Any, Any, Any], name: FromPath[str]
-) -> Template:
+async def admin_mailbox_message(request: Request[Any, Any, Any], name: FromPath[str]) -> Template:
     folder = runtime_of(request).settings.mailbox_dir
     message = await anyio.to_thread.run_sync(mailbox.read_message, folder, name)
     return await page(request, "admin/message.html", message=message)
