@@ -22,13 +22,22 @@ import dataclasses
 import datetime
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, NoReturn
 from uuid import UUID
 
 from piccolo.table import Table
 
-from matching import app_secrets, audit, credentials, db, login_throttle, sessions, subjects
+from matching import (
+    app_secrets,
+    audit,
+    catalogue,
+    credentials,
+    db,
+    login_throttle,
+    sessions,
+    subjects,
+)
 from matching.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, TooManyAttempts
 from matching.runtime import Runtime
 from matching.sessions import SessionInfo
@@ -40,8 +49,6 @@ NETWORK_LIMIT_FACTOR = 5  # a network (office, campus NAT) gets more room than o
 MAX_EMAIL_CHARS = 254
 DEFAULT_ADMIN_NAME = "Administrator"
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}")
-_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
-_LANGUAGE = re.compile(r"[a-z]{2}")
 _TABLES: dict[str, type[Table]] = {"admin": Admin, "coach": Coach}
 THROTTLE_KEY_PURPOSE = "login-throttle"
 
@@ -107,17 +114,6 @@ def check_email(email: str) -> str:
     return email
 
 
-def _codes(values: Iterable[str], what: str, shape: re.Pattern[str]) -> list[str]:
-    clean: list[str] = []
-    for value in values:
-        code = value.strip().lower()
-        if not shape.fullmatch(code):
-            raise InvalidInput(f"{what} must be short lowercase codes (letters, digits, '-', '_')")
-        if code not in clean:
-            clean.append(code)
-    return clean
-
-
 async def create_coach(
     runtime: Runtime,
     *,
@@ -136,9 +132,9 @@ async def create_coach(
     it (or at once with ``require_totp``).
     """
     profile = {
-        "topics": _codes(topics, "topics", _CODE),
-        "regions": _codes(regions, "regions", _CODE),
-        "languages": _codes(languages, "languages", _LANGUAGE) or ["nl"],
+        "topics": catalogue.topics(topics),
+        "regions": catalogue.regions(regions),
+        "languages": catalogue.languages(languages, required=False) or ["nl"],
     }
     return await _create(
         runtime,

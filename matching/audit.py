@@ -82,6 +82,15 @@ class Action(enum.StrEnum):
     KEYS_ROTATED = "keys.rotated"
     BACKUP_CREATED = "backup.created"
     BACKUP_RESTORED = "backup.restored"
+    REQUEST_SUBMITTED = "request.submitted"
+    REQUEST_HELD = "request.held"
+    REQUEST_MATCHED = "request.matched"
+    REQUEST_DECLINED = "request.declined"
+    REQUEST_WITHDRAWN = "request.withdrawn"
+    REQUEST_EXPIRED = "request.expired"
+    REQUEST_RESENT = "request.resent"
+    AGREEMENT_ACCEPTED = "coach.agreement_accepted"
+    PROFILE_CHANGED = "coach.profile_changed"
 
 
 @dataclasses.dataclass(frozen=True)

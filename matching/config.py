@@ -44,6 +44,9 @@ class Settings:
     debug: bool = False
     # The anonymiser's lookup cache (built by `coachmatch anonymise --prepare`).
     cache_dir: Path | None = None
+    # Contact requests: unanswered ones expire after this many days; CV size limit.
+    request_expiry_days: int = 14
+    cv_max_bytes: int = 5 * 1024 * 1024
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -89,6 +92,10 @@ class Settings:
                     "SWEEP_INTERVAL_SECONDS",
                 )
             ),
+            request_expiry_days=_int(
+                get("REQUEST_EXPIRY_DAYS"), cls.request_expiry_days, "REQUEST_EXPIRY_DAYS"
+            ),
+            cv_max_bytes=_int(get("CV_MAX_BYTES"), cls.cv_max_bytes, "CV_MAX_BYTES"),
             debug=get("DEBUG").lower() in {"1", "true", "yes"},
         )
         settings.validate()

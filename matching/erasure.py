@@ -37,7 +37,20 @@ from matching.audit import Action
 from matching.codes import check_actor
 from matching.erasure_journal import ErasureJournal, JournalEntry, check_reason
 from matching.errors import IntegrityFailure, InvalidInput, JournalMissing
-from matching.tables import Admin, AuditEntry, Coach, Subject, SubjectKey, WebSession
+from matching.tables import (
+    Admin,
+    AuditEntry,
+    CandidateDetail,
+    CandidateFile,
+    Coach,
+    CoachAgreement,
+    Consent,
+    ContactRequest,
+    Offer,
+    Subject,
+    SubjectKey,
+    WebSession,
+)
 from matching.vault import Vault
 
 SYSTEM_ACTOR = "system"
@@ -141,8 +154,39 @@ class ErasureService:
                 .where(WebSession.principal_id.is_in(principals))
                 .returning(WebSession.id_hash)
             )
+        owned = await _delete_owned(subject_id, [row["id"] for row in coaches])
         subjects = await Subject.delete().where(Subject.id == subject_id).returning(Subject.id)
-        return int(keys) + len(coaches) + len(admins) + len(sessions) + len(subjects)
+        return int(keys) + len(coaches) + len(admins) + len(sessions) + owned + len(subjects)
+
+
+async def _delete_owned(subject_id: UUID, coach_ids: list[Any]) -> int:
+    """Rows that belong to the subject: a candidate's requests and everything under them,
+    a coach's offers and agreements. Requests a coach won keep only the coach's id."""
+    requests = (
+        await ContactRequest.delete()
+        .where(ContactRequest.candidate_id == subject_id)
+        .returning(ContactRequest.id)
+    )
+    deleted = len(requests)
+    request_ids = [row["id"] for row in requests]
+    if request_ids:
+        deleted += len(
+            await Offer.delete().where(Offer.request_id.is_in(request_ids)).returning(Offer.id)
+        )
+    for table in (Consent, CandidateDetail, CandidateFile):
+        deleted += len(
+            await table.delete().where(table.subject_id == subject_id).returning(table.id)
+        )
+    if coach_ids:
+        deleted += len(
+            await Offer.delete().where(Offer.coach_id.is_in(coach_ids)).returning(Offer.id)
+        )
+        deleted += len(
+            await CoachAgreement.delete()
+            .where(CoachAgreement.coach_id.is_in(coach_ids))
+            .returning(CoachAgreement.id)
+        )
+    return deleted
 
 
 async def _lock_subject(subject_id: UUID) -> None:

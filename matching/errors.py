@@ -81,3 +81,40 @@ class JournalMissing(IntegrityFailure):
     """The erasure journal file is absent although erasures have been recorded."""
 
     code = "journal_missing"
+
+
+class InvalidFields(InvalidInput):
+    """Several fields of a form are wrong: field name -> message (English msgid).
+
+    ``str()`` is the first message, so a caller that shows one message still can.
+    """
+
+    code = "invalid_fields"
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__(next(iter(self.errors.values()), "invalid input"))
+
+
+class AgreementMissing(PermissionDenied):
+    """A coach must accept the current data-processing agreement before accepting requests."""
+
+    code = "agreement_missing"
+
+
+class NotOpen(Conflict):
+    """The request is no longer open (expired, withdrawn or closed)."""
+
+    code = "not_open"
+
+
+class AtCapacity(Conflict):
+    """The coach has as many active matches as their capacity allows."""
+
+    code = "at_capacity"
+
+
+class AnonymisationFailed(DomainError):
+    """The anonymiser could not process a text; the request is held back, not broadcast."""
+
+    code = "anonymisation_failed"

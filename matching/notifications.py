@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from uuid import UUID
 
-from matching import audit, outbox
+from matching import audit, mail_context, outbox
 from matching.config import Settings
 from matching.errors import InvalidInput, NotFound
 from matching.subjects import read_subject
@@ -52,6 +52,60 @@ TEMPLATES: Mapping[str, MailTemplate] = {
             "This is a test message from Coachmatch. No action is needed.\n"
         ),
     ),
+    "request_received": MailTemplate(
+        subject="Coachmatch: uw aanvraag is ontvangen / your request was received",
+        body=(
+            "Beste {name},\n\n"
+            "We hebben uw aanvraag ontvangen en bieden hem geanonimiseerd aan coaches aan\n"
+            "die bij uw onderwerpen passen. Via deze persoonlijke link ziet u de status,\n"
+            "kunt u de aanvraag intrekken of al uw gegevens laten wissen:\n\n"
+            "{link}\n\n"
+            "Deel deze link met niemand: wie hem heeft, kan uw aanvraag inzien.\n\n"
+            "-- English --\n\n"
+            "Dear {name},\n\n"
+            "We have received your request and offer it, anonymised, to coaches whose\n"
+            "topics fit. This private link shows its status and lets you withdraw it or\n"
+            "have all your data erased:\n\n"
+            "{link}\n\n"
+            "Do not share this link: whoever has it can see your request.\n"
+        ),
+    ),
+    "request_matched": MailTemplate(
+        subject="Coachmatch: een coach heeft uw aanvraag geaccepteerd / a coach accepted",
+        body=(
+            "Beste {name},\n\n"
+            "Coach {coach_name} heeft uw aanvraag geaccepteerd en heeft uw contactgegevens\n"
+            "ontvangen. U kunt de coach ook zelf bereiken: {coach_email}\n\n"
+            "-- English --\n\n"
+            "Dear {name},\n\n"
+            "Coach {coach_name} has accepted your request and received your contact\n"
+            "details. You can also reach the coach yourself: {coach_email}\n"
+        ),
+    ),
+    "request_expired": MailTemplate(
+        subject="Coachmatch: uw aanvraag is verlopen / your request has expired",
+        body=(
+            "Beste {name},\n\n"
+            "Geen coach heeft op tijd op uw aanvraag gereageerd. Via de persoonlijke link\n"
+            "uit onze eerste e-mail kunt u hem opnieuw versturen of intrekken.\n\n"
+            "-- English --\n\n"
+            "Dear {name},\n\n"
+            "No coach answered your request in time. With the private link from our first\n"
+            "e-mail you can send it again or withdraw it.\n"
+        ),
+    ),
+    "new_offer": MailTemplate(
+        subject="Coachmatch: een nieuwe aanvraag voor u / a new request for you",
+        body=(
+            "Beste {name},\n\n"
+            "Er staat een nieuwe geanonimiseerde aanvraag voor u klaar die bij uw profiel\n"
+            "past. Bekijk hem in het coachportaal: {portal}\n\n"
+            "-- English --\n\n"
+            "Dear {name},\n\n"
+            "A new anonymised request that fits your profile is waiting for you in the\n"
+            "coach portal: {portal}\n"
+        ),
+    ),
 }
 
 
@@ -61,23 +115,29 @@ class OutgoingMail:
     subject_id: UUID
     template: str
     message: EmailMessage = dataclasses.field(repr=False)
+    request_id: UUID | None = None
 
 
-async def queue_mail(subject_id: UUID, template: str) -> UUID:
+async def queue_mail(subject_id: UUID, template: str, *, request_id: UUID | None = None) -> UUID:
     """Record a mail job in the caller's transaction; only ids and the template name."""
     if template not in TEMPLATES:
         raise InvalidInput("unknown mail template")
-    return await outbox.enqueue(SEND_MAIL_ACTOR, subject_id=subject_id, template=template)
+    if request_id is None:
+        return await outbox.enqueue(SEND_MAIL_ACTOR, subject_id=subject_id, template=template)
+    return await outbox.enqueue(
+        SEND_MAIL_ACTOR, subject_id=subject_id, template=template, request_id=request_id
+    )
 
 
 async def compose(
     vault: Vault, settings: Settings, job_id: UUID, args: Mapping[str, object]
 ) -> OutgoingMail | None:
     """Build the message for a mail job; ``None`` if the recipient no longer exists."""
-    subject_id, template = _parse_args(args)
+    subject_id, template, request_id = _parse_args(args)
     try:
         recipient = await read_subject(vault, subject_id)
-    except NotFound:  # includes SubjectErased: nobody left to write to
+        extra = await mail_context.values(vault, settings, template, subject_id, request_id)
+    except NotFound:  # includes SubjectErased: nobody (or nothing) left to write about
         return None
     text = TEMPLATES[template]
     name = _one_line(recipient.name)
@@ -89,8 +149,14 @@ async def compose(
     message["Message-ID"] = message_id(job_id, settings.mail_from)
     message["Content-Language"] = "nl, en"
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text.body.format(name=name))
-    return OutgoingMail(job_id=job_id, subject_id=subject_id, template=template, message=message)
+    message.set_content(text.body.format(**extra, name=name))
+    return OutgoingMail(
+        job_id=job_id,
+        subject_id=subject_id,
+        template=template,
+        message=message,
+        request_id=request_id,
+    )
 
 
 def message_id(job_id: UUID, mail_from: str) -> str:
@@ -104,6 +170,7 @@ async def record_sent(mail: OutgoingMail) -> bool:
     """Complete the job and audit the decryption it needed, in one transaction."""
     async with outbox.completing(mail.job_id) as won:
         if won:
+            await mail_context.after_sent(mail.template, mail.request_id)
             await audit.record(
                 SYSTEM_ACTOR,
                 audit.Action.DATA_DECRYPTED,
@@ -124,12 +191,14 @@ async def skip(job_id: UUID) -> bool:
         return won
 
 
-def _parse_args(args: Mapping[str, object]) -> tuple[UUID, str]:
+def _parse_args(args: Mapping[str, object]) -> tuple[UUID, str, UUID | None]:
     template = args.get("template")
     if not isinstance(template, str) or template not in TEMPLATES:
         raise InvalidInput("unknown mail template")
     try:
-        return UUID(str(args.get("subject_id"))), template
+        subject_id = UUID(str(args.get("subject_id")))
+        request = args.get("request_id")
+        return subject_id, template, None if request is None else UUID(str(request))
     except ValueError:
         raise InvalidInput("a mail job needs a subject id") from None
 

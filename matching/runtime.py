@@ -17,6 +17,7 @@ from matching.config import Settings
 from matching.erasure import ErasureService
 from matching.erasure_journal import ErasureJournal
 from matching.keyring import load_keyring
+from matching.scrubbing import Scrubber
 from matching.vault import Vault
 
 Dispatch = Callable[[Sequence[UUID]], Awaitable[None]]
@@ -33,6 +34,7 @@ class Runtime:
     vault: Vault
     journal: ErasureJournal
     erasure: ErasureService
+    scrubber: Scrubber
     # Sends jobs that were committed to the outbox; workers replace the default.
     dispatch: Dispatch = leave_for_sweeper
 
@@ -54,6 +56,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         vault=vault,
         journal=journal,
         erasure=ErasureService(journal=journal, vault=vault),
+        scrubber=Scrubber(settings.effective_cache_dir),
     )
 
 

@@ -164,6 +164,96 @@ class WorkerHeartbeat(Table, tablename="worker_heartbeat"):
     mode = Varchar(length=16)  # embedded | redis | amqp
 
 
+class ContactRequest(Table, tablename="contact_request"):
+    """A candidate's request for a coach. One candidate subject per request.
+
+    ``motivation`` and ``summary`` (the anonymised text coaches see) are ciphertexts
+    under the candidate's data key: erasing the candidate shreds both. The
+    generalised attributes (province, age band, field of work) are stored plainly
+    because matching filters on them; they identify nobody. The private link's
+    token is kept only as a SHA-256 hash; ``link_sealed`` holds the link encrypted
+    until the e-mail that carries it has gone out, then it is cleared.
+    """
+
+    id = UUID(primary_key=True, default=UUID4())
+    candidate_id = UUID(index=True)
+    status = Varchar(length=16, index=True)  # pending | held | open | matched | expired | withdrawn
+    language = Varchar(length=8, default="nl")
+    topics = JSON(default=[])
+    province = Varchar(length=32, null=True, default=None)
+    age_band = Varchar(length=16, null=True, default=None)
+    field_of_work = Varchar(length=32, null=True, default=None)
+    employment = Varchar(length=32, null=True, default=None)
+    motivation = Bytea()
+    draft = Bytea(null=True, default=None)  # the candidate's edited preview, until broadcast
+    summary = Bytea(null=True, default=None)
+    token_hash = Varchar(length=64, unique=True)
+    link_sealed = Bytea(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(null=True, default=None, index=True)
+    broadcast_at = Timestamptz(null=True, default=None)
+    matched_at = Timestamptz(null=True, default=None)
+    matched_coach_id = UUID(null=True, default=None, index=True)
+    closed_at = Timestamptz(null=True, default=None)
+    ended_at = Timestamptz(null=True, default=None)  # expired or withdrawn
+
+
+class Offer(Table, tablename="offer"):
+    """A request offered to one coach; (request_id, coach_id) is unique."""
+
+    id = UUID(primary_key=True, default=UUID4())
+    request_id = UUID(index=True)
+    coach_id = UUID(index=True)
+    status = Varchar(length=16)  # offered | declined | accepted | missed | closed
+    offered_at = Timestamptz(default=TimestamptzNow())
+    answered_at = Timestamptz(null=True, default=None)
+    decline_reason = Varchar(length=32, null=True, default=None)  # a code, never free text
+
+
+class Consent(Table, tablename="consent"):
+    """One consent of a subject for one purpose, with the privacy statement's version."""
+
+    id = UUID(primary_key=True, default=UUID4())
+    subject_id = UUID(index=True)
+    purpose = Varchar(length=32)
+    statement_version = Varchar(length=32)
+    given_at = Timestamptz(default=TimestamptzNow())
+    withdrawn_at = Timestamptz(null=True, default=None)
+
+
+class CandidateDetail(Table, tablename="candidate_detail"):
+    """An optional field the candidate gave with consent, encrypted under their data key."""
+
+    id = UUID(primary_key=True, default=UUID4())
+    subject_id = UUID(index=True)
+    request_id = UUID(index=True)
+    field = Varchar(length=32)
+    value = Bytea()
+    special = Boolean(default=False)  # employment, employer, income: kept only on request
+
+
+class CandidateFile(Table, tablename="candidate_file"):
+    """A CV: content and file name encrypted under the candidate's data key."""
+
+    id = UUID(primary_key=True, default=UUID4())
+    subject_id = UUID(index=True)
+    request_id = UUID(index=True)
+    media_type = Varchar(length=100)
+    size = Integer()
+    filename = Bytea()
+    content = Bytea()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CoachAgreement(Table, tablename="coach_agreement"):
+    """A coach's acceptance of a version of the data-processing agreement."""
+
+    id = UUID(primary_key=True, default=UUID4())
+    coach_id = UUID(index=True)
+    version = Varchar(length=32)
+    accepted_at = Timestamptz(default=TimestamptzNow())
+
+
 TABLES: tuple[type[Table], ...] = (
     Subject,
     SubjectKey,
@@ -176,4 +266,10 @@ TABLES: tuple[type[Table], ...] = (
     OutboxJob,
     ProbeResult,
     WorkerHeartbeat,
+    ContactRequest,
+    Offer,
+    Consent,
+    CandidateDetail,
+    CandidateFile,
+    CoachAgreement,
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -44,9 +45,14 @@ def run_in_new_loop(coro: object) -> object:
         return pool.submit(asyncio.run, coro).result()  # type: ignore[arg-type]
 
 
+# deduce's lookup cache takes seconds to build: every test shares one (built atomically).
+SHARED_ANONYMISER_CACHE = Path(tempfile.gettempdir()) / "coachmatch-test-anonymiser-cache"
+
+
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     environ = {"COACHMATCH_DATA_DIR": str(data_dir)}
     settings = Settings.from_environ(environ)
+    overrides.setdefault("cache_dir", SHARED_ANONYMISER_CACHE)
     return Settings(**{**settings.__dict__, **overrides})  # type: ignore[arg-type]
 
 

@@ -24,7 +24,7 @@ import dramatiq
 from dramatiq.broker import Broker
 from dramatiq.middleware import Interrupt
 
-from matching import diagnostics, notifications, outbox
+from matching import broadcast, diagnostics, intake, notifications, outbox
 from matching.outbox import Job
 from matching.runtime import Runtime
 from workers.async_bridge import AsyncBridge
@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 PROBE = diagnostics.PROBE_ACTOR
 SEND_MAIL = notifications.SEND_MAIL_ACTOR
-ACTOR_NAMES = frozenset({PROBE, SEND_MAIL})
+BROADCAST = intake.BROADCAST_ACTOR
+ACTOR_NAMES = frozenset({PROBE, SEND_MAIL, BROADCAST})
 #: How long one service call may take on the loop (a probe works up to 60 s).
 SERVICE_TIMEOUT_SECONDS = diagnostics.MAX_WORK_SECONDS + 30.0
 
@@ -74,7 +75,14 @@ def declare_actors(
     def send_mail(job_id: str) -> None:
         run_job(context, job_id, run_send_mail)
 
-    functions: dict[str, Callable[[str], None]] = {PROBE: probe, SEND_MAIL: send_mail}
+    def broadcast_request(job_id: str) -> None:
+        run_job(context, job_id, run_broadcast)
+
+    functions: dict[str, Callable[[str], None]] = {
+        PROBE: probe,
+        SEND_MAIL: send_mail,
+        BROADCAST: broadcast_request,
+    }
     return {
         name: dramatiq.actor(
             broker=broker, actor_name=name, queue_name=queue_name, throws=(BadJobMessage,)
@@ -126,3 +134,16 @@ def run_send_mail(context: JobContext, job: Job) -> None:
         return
     context.mailer.send(mail.message, job_id=job.id)
     context.bridge.run(notifications.record_sent(mail))
+
+
+def run_broadcast(context: JobContext, job: Job) -> None:
+    """Anonymise the request and offer it to the coaches it fits."""
+    request_id = _id_arg(job, "request_id")
+    context.bridge.run(broadcast.run(context.runtime, job.id, request_id), SERVICE_TIMEOUT_SECONDS)
+
+
+def _id_arg(job: Job, name: str) -> UUID:
+    try:
+        return UUID(str(job.args.get(name)))
+    except ValueError:
+        raise BadJobMessage(f"the job has no {name}") from None

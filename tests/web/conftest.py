@@ -67,7 +67,7 @@ async def coach(runtime: Runtime) -> Account:
         email="coach@example.org",
         name="Coach Example",
         password=PASSWORD,
-        topics=["career-change", "burnout"],
+        topics=["carriereswitch", "burn-out"],
         regions=["utrecht"],
         languages=["nl", "en"],
     )

@@ -56,7 +56,7 @@ async def test_coach_create_prints_id_and_secret(
         "--name",
         "New Coach",
         "--topics",
-        "career-change, burnout",
+        "carriereswitch, burn-out",
         "--regions",
         "utrecht",
         "--languages",
@@ -71,7 +71,7 @@ async def test_coach_create_prints_id_and_secret(
     assert result["totp_required"] is False
     db.bind(database)  # the subprocess bound nothing here, but be explicit
     [row] = await Coach.select().where(Coach.id == UUID(result["id"])).output(load_json=True)
-    assert row["topics"] == ["career-change", "burnout"] and row["languages"] == ["nl", "en"]
+    assert row["topics"] == ["carriereswitch", "burn-out"] and row["languages"] == ["nl", "en"]
     assert PASSWORD not in done.stdout + done.stderr
 
 

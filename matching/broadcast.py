@@ -1,0 +1,185 @@
+"""Broadcast: anonymise a request and offer it to every coach it fits.
+
+Runs as a job (the ``broadcast_request`` actor) after the request is committed.
+The text is anonymised off the event loop; if that fails, the request is held
+back (status ``held``) instead of being broadcast. Offers are one row per request
+and coach (a unique index), so running the job twice offers nothing twice. Each
+new offer queues a notification that carries no data of the candidate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from piccolo.query.functions.aggregate import Count
+
+from anonymiser.text import AnonymiserError
+from matching import audit, catalogue, outbox
+from matching.notifications import queue_mail
+from matching.runtime import Runtime
+from matching.scrubbing import KnownValues
+from matching.subjects import read_subject
+from matching.tables import CandidateDetail, Coach, ContactRequest, Offer
+
+REQUESTS = ContactRequest._meta.tablename
+DETAILS = CandidateDetail._meta.tablename
+SYSTEM_ACTOR = "system"
+_SCRUB_TERMS = {"street": "address", "postcode": "postcode", "city": "city", "employer": "employer"}
+
+
+@dataclasses.dataclass(frozen=True)
+class CoachFit:
+    id: UUID
+    subject_id: UUID
+
+
+@dataclasses.dataclass(frozen=True)
+class BroadcastResult:
+    status: str  # open | held | skipped
+    offered: int = 0
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+async def run(runtime: Runtime, job_id: UUID, request_id: UUID) -> BroadcastResult:
+    """The broadcast job's whole effect; idempotent."""
+    rows = (
+        await ContactRequest.select().where(ContactRequest.id == request_id).output(load_json=True)
+    )
+    if not rows or rows[0]["status"] not in ("pending", "open"):
+        async with outbox.completing(job_id):
+            return BroadcastResult("skipped")
+    request = rows[0]
+    summary = None
+    if request["summary"] is None:
+        try:
+            summary = await _anonymise(runtime, request)
+        except AnonymiserError:
+            return await _hold(runtime, job_id, request_id)
+    coaches = await fitting_coaches(request)
+    now = _now()
+    async with outbox.unit_of_work(runtime):
+        if not await outbox.complete(job_id):
+            return BroadcastResult("skipped")
+        changes: dict[Any, Any] = {ContactRequest.status: "open", ContactRequest.draft: None}
+        if summary is not None:
+            changes[ContactRequest.summary] = await runtime.vault.encrypt(
+                request["candidate_id"], REQUESTS, "summary", request_id, summary
+            )
+            changes[ContactRequest.broadcast_at] = now
+        if request["expires_at"] is None or request["status"] == "pending":
+            days = runtime.settings.request_expiry_days
+            changes[ContactRequest.expires_at] = now + datetime.timedelta(days=days)
+        updated = (
+            await ContactRequest.update(changes)
+            .where(
+                (ContactRequest.id == request_id) & ContactRequest.status.is_in(["pending", "open"])
+            )
+            .returning(ContactRequest.id)
+        )
+        if not updated:  # withdrawn or erased while we anonymised
+            return BroadcastResult("skipped")
+        offered = await _offer(request_id, coaches, now)
+    return BroadcastResult("open", offered)
+
+
+async def _anonymise(runtime: Runtime, request: Mapping[str, Any]) -> str:
+    vault, subject_id, request_id = runtime.vault, request["candidate_id"], request["id"]
+    column = "draft" if request["draft"] is not None else "motivation"
+    text = await vault.decrypt_text(subject_id, REQUESTS, column, request_id, request[column])
+    candidate = await read_subject(vault, subject_id)
+    terms: list[tuple[str, str]] = [("email", candidate.email)]
+    if candidate.phone:
+        terms.append(("phone", candidate.phone))
+    details = await CandidateDetail.select().where(CandidateDetail.request_id == request_id)
+    for row in details:
+        kind = _SCRUB_TERMS.get(row["field"])
+        if kind is not None:
+            value = await vault.decrypt_text(subject_id, DETAILS, "value", row["id"], row["value"])
+            terms.append((kind, value))
+    known = KnownValues(name=candidate.name, terms=tuple(terms))
+    return await runtime.scrubber.scrub_async(text, known)
+
+
+async def _hold(runtime: Runtime, job_id: UUID, request_id: UUID) -> BroadcastResult:
+    async with outbox.unit_of_work(runtime):
+        if await outbox.complete(job_id):
+            await ContactRequest.update({ContactRequest.status: "held"}).where(
+                (ContactRequest.id == request_id) & (ContactRequest.status == "pending")
+            )
+            await audit.record(
+                SYSTEM_ACTOR,
+                audit.Action.REQUEST_HELD,
+                purpose="anonymisation_failed",
+                details={"request_id": request_id},
+            )
+    return BroadcastResult("held")
+
+
+async def fitting_coaches(request: Mapping[str, Any]) -> list[CoachFit]:
+    """Active, unpaused coaches whose topics, regions and languages fit, under capacity."""
+    coaches = (
+        await Coach.select(
+            Coach.id, Coach.subject_id, Coach.topics, Coach.regions, Coach.languages, Coach.capacity
+        )
+        .where((Coach.active == True) & (Coach.paused == False))  # noqa: E712
+        .output(load_json=True)
+    )
+    load = await active_matches([c["id"] for c in coaches])
+    topics = set(request["topics"] or ())
+    return [
+        CoachFit(c["id"], c["subject_id"])
+        for c in coaches
+        if topics & set(c["topics"] or ())
+        and _region_fits(request["province"], c["regions"] or ())
+        and request["language"] in (c["languages"] or ())
+        and load.get(c["id"], 0) < int(c["capacity"])
+    ]
+
+
+def _region_fits(province: str | None, regions: Sequence[str]) -> bool:
+    return province is None or catalogue.ONLINE in regions or province in regions
+
+
+async def active_matches(coach_ids: Sequence[UUID]) -> dict[UUID, int]:
+    """How many matches each coach has that are not closed yet."""
+    if not coach_ids:
+        return {}
+    rows = (
+        await ContactRequest.select(ContactRequest.matched_coach_id, Count())
+        .where((ContactRequest.status == "matched") & ContactRequest.closed_at.is_null())
+        .group_by(ContactRequest.matched_coach_id)
+    )
+    return {row["matched_coach_id"]: int(row["count"]) for row in rows}
+
+
+async def _offer(request_id: UUID, coaches: Sequence[CoachFit], now: datetime.datetime) -> int:
+    if not coaches:
+        return 0
+    existing = await Offer.select(Offer.coach_id, Offer.status).where(
+        Offer.request_id == request_id
+    )
+    known = {row["coach_id"]: row["status"] for row in existing}
+    fresh = [c for c in coaches if c.id not in known]
+    again = [c.id for c in coaches if known.get(c.id) == "closed"]  # sent again after expiry
+    if fresh:
+        await Offer.insert(
+            *(
+                Offer(request_id=request_id, coach_id=c.id, status="offered", offered_at=now)
+                for c in fresh
+            )
+        )
+    if again:
+        await Offer.update({Offer.status: "offered", Offer.offered_at: now}).where(
+            (Offer.request_id == request_id) & Offer.coach_id.is_in(again)
+        )
+    notify = [c for c in coaches if c.id not in known or c.id in again]
+    for coach in notify:
+        await queue_mail(coach.subject_id, "new_offer")
+    return len(notify)

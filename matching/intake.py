@@ -1,0 +1,469 @@
+"""Intake: check a candidate's request, show what coaches will see, and store it.
+
+:func:`validate` turns the raw form into an :class:`Intake` or raises
+:class:`~matching.errors.InvalidFields` (every wrong field at once, so a form can
+show them all and keep what was entered). :func:`preview` returns exactly what
+coaches will see. :func:`submit` stores the request in one transaction: the
+candidate as a data subject with their own data key, every personal value
+encrypted under it, the consents with the privacy statement's version, the
+request with its generalised attributes, and two jobs (broadcast, and the e-mail
+with the private link). Special data (employment, employer, income) is used here
+and then dropped, unless the candidate asked us to keep it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import re
+import secrets
+import unicodedata
+import uuid
+from collections.abc import Mapping, Sequence
+from uuid import UUID
+
+import phonenumbers
+
+from anonymiser.generalise import GeneralisedProfile, generalise_profile
+from anonymiser.text import AnonymiserError
+from matching import catalogue, consent, cv, outbox
+from matching.accounts import check_email
+from matching.errors import AnonymisationFailed, ConsentMissing, InvalidFields, InvalidInput
+from matching.notifications import queue_mail
+from matching.runtime import Runtime
+from matching.scrubbing import KnownValues
+from matching.subjects import create_subject
+from matching.tables import CandidateDetail, CandidateFile, ContactRequest
+
+BROADCAST_ACTOR = "broadcast_request"
+TOKEN_BYTES = 32  # 256 bits
+MIN_MOTIVATION_CHARS = 20
+MAX_MOTIVATION_CHARS = 5000
+MAX_NAME_CHARS = 200
+MAX_SHORT_CHARS = 200
+REQUESTS = ContactRequest._meta.tablename
+DETAILS = CandidateDetail._meta.tablename
+FILES = CandidateFile._meta.tablename
+
+GENDERS = ("woman", "man", "non-binary", "other")
+EDUCATION_LEVELS = ("vmbo", "havo", "vwo", "mbo", "hbo", "wo", "other")
+EMPLOYMENT = ("employed", "self-employed", "job-seeking", "studying", "not-working", "other")
+INCOME_BANDS = ("below-modal", "around-modal", "above-modal")
+
+# Which consent enables which optional field.
+FIELD_CONSENT: Mapping[str, str] = {
+    "phone": consent.PHONE,
+    "street": consent.ADDRESS,
+    "postcode": consent.ADDRESS,
+    "city": consent.ADDRESS,
+    "birth_date": consent.AGE,
+    "age": consent.AGE,
+    "gender": consent.GENDER,
+    "education": consent.EDUCATION,
+    "job_title": consent.JOB_TITLE,
+    "cv": consent.CV,
+    "employment": consent.SPECIAL,
+    "employer": consent.SPECIAL,
+    "income": consent.SPECIAL,
+}
+SPECIAL_FIELDS = frozenset({"employment", "employer", "income"})
+_POSTCODE = re.compile(r"\s*([1-9][0-9]{3})\s?([A-Za-z]{2})\s*")
+
+
+@dataclasses.dataclass(frozen=True)
+class IntakeForm:
+    """The request form as submitted: strings as typed, nothing checked yet."""
+
+    name: str = dataclasses.field(default="", repr=False)
+    email: str = dataclasses.field(default="", repr=False)
+    motivation: str = dataclasses.field(default="", repr=False)
+    topics: Sequence[str] = ()
+    consents: Sequence[str] = ()
+    language: str = "nl"
+    phone: str = dataclasses.field(default="", repr=False)
+    street: str = dataclasses.field(default="", repr=False)
+    postcode: str = dataclasses.field(default="", repr=False)
+    city: str = dataclasses.field(default="", repr=False)
+    birth_date: str = dataclasses.field(default="", repr=False)  # YYYY-MM-DD
+    age: str = dataclasses.field(default="", repr=False)
+    gender: str = dataclasses.field(default="", repr=False)
+    education: str = dataclasses.field(default="", repr=False)
+    job_title: str = dataclasses.field(default="", repr=False)
+    employment: str = dataclasses.field(default="", repr=False)
+    employer: str = dataclasses.field(default="", repr=False)
+    income: str = dataclasses.field(default="", repr=False)
+    # The preview text as the candidate edited it (anonymised again before use).
+    edited_text: str = dataclasses.field(default="", repr=False)
+    cv_filename: str = dataclasses.field(default="", repr=False)
+    cv_content: bytes = dataclasses.field(default=b"", repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Intake:
+    """A checked request. Optional values are ``None`` when not given."""
+
+    name: str = dataclasses.field(repr=False)
+    email: str = dataclasses.field(repr=False)
+    motivation: str = dataclasses.field(repr=False)
+    topics: tuple[str, ...]
+    consents: frozenset[str]
+    language: str
+    details: Mapping[str, str] = dataclasses.field(repr=False)  # optional field -> value
+    edited_text: str | None = dataclasses.field(repr=False)
+    cv: cv.CvFile | None
+    profile: GeneralisedProfile
+    employment: str | None
+
+    @property
+    def phone(self) -> str | None:
+        return self.details.get("phone")
+
+    def known_values(self) -> KnownValues:
+        terms = [("email", self.email)]
+        for field, kind in (
+            ("phone_as_typed", "phone"),
+            ("street", "address"),
+            ("postcode", "postcode"),
+            ("city", "city"),
+            ("employer", "employer"),
+        ):
+            value = self.details.get(field)
+            if value:
+                terms.append((kind, value))
+        return KnownValues(name=self.name, terms=tuple(terms))
+
+
+@dataclasses.dataclass(frozen=True)
+class Preview:
+    """Exactly what coaches see: the anonymised text and the generalised attributes."""
+
+    anonymised_text: str
+    topics: tuple[str, ...]
+    language: str
+    province: str | None
+    age_band: str | None
+    field_of_work: str | None
+    employment: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Submitted:
+    request_id: UUID
+    token: str = dataclasses.field(repr=False)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# -- checking --------------------------------------------------------------------------
+
+
+def validate(form: IntakeForm, *, cv_max_bytes: int, today: datetime.date) -> Intake:
+    errors: dict[str, str] = {}
+    checker = _Checker(form, errors)
+    try:
+        consents = consent.check(form.consents)
+    except ConsentMissing as exc:
+        errors["consents"] = str(exc)
+        consents = frozenset(str(c) for c in form.consents) & consent.PURPOSES.keys()
+    except InvalidInput as exc:
+        errors["consents"] = str(exc)
+        consents = frozenset()
+    name = checker.text("name", form.name, MAX_NAME_CHARS, required=True)
+    email = checker.run("email", check_email, form.email)
+    motivation = checker.motivation()
+    topics = checker.run("topics", lambda t: catalogue.topics(t, required=True), form.topics)
+    language = checker.run("language", catalogue.language, form.language or "nl")
+    details = checker.details(consents)
+    edited = unicodedata.normalize("NFC", form.edited_text).strip() or None
+    if edited is not None and len(edited) > MAX_MOTIVATION_CHARS * 2:
+        errors["edited_text"] = "the text is too long"
+    upload = checker.cv(consents, cv_max_bytes)
+    profile = checker.profile(details, today)
+    if errors:
+        raise InvalidFields(errors)
+    return Intake(
+        name=name or "",
+        email=email or "",
+        motivation=motivation or "",
+        topics=tuple(topics or ()),
+        consents=consents,
+        language=language or "nl",
+        details=details,
+        edited_text=edited,
+        cv=upload,
+        profile=profile or GeneralisedProfile(),
+        employment=details.get("employment"),
+    )
+
+
+class _Checker:
+    def __init__(self, form: IntakeForm, errors: dict[str, str]) -> None:
+        self.form = form
+        self.errors = errors
+
+    def run(self, field: str, check, value):  # type: ignore[no-untyped-def]
+        try:
+            return check(value)
+        except InvalidInput as exc:
+            self.errors[field] = str(exc)
+            return None
+
+    def text(self, field: str, value: str, limit: int, *, required: bool = False) -> str | None:
+        clean = _one_line(value)
+        if not clean:
+            if required:
+                self.errors[field] = "this field is required"
+            return None
+        if len(clean) > limit or not _printable(clean):
+            self.errors[field] = f"use at most {limit} ordinary characters"
+            return None
+        return clean
+
+    def motivation(self) -> str | None:
+        text = unicodedata.normalize("NFC", self.form.motivation).strip()
+        text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
+        if len(text) < MIN_MOTIVATION_CHARS:
+            self.errors["motivation"] = (
+                f"tell us a little more: at least {MIN_MOTIVATION_CHARS} characters"
+            )
+            return None
+        if len(text) > MAX_MOTIVATION_CHARS:
+            self.errors["motivation"] = f"use at most {MAX_MOTIVATION_CHARS} characters"
+            return None
+        return text
+
+    def details(self, consents: frozenset[str]) -> dict[str, str]:
+        form, details = self.form, {}
+        for field, purpose in FIELD_CONSENT.items():
+            if field == "cv":
+                continue
+            raw = _one_line(getattr(form, field))
+            if not raw:
+                continue
+            if purpose not in consents:
+                self.errors[field] = "tick the consent for this field, or leave it empty"
+                continue
+            value = self._detail(field, raw)
+            if value is not None:
+                details[field] = value
+        if "phone" in details:
+            details["phone_as_typed"] = _one_line(form.phone)
+        return details
+
+    def _detail(self, field: str, raw: str) -> str | None:
+        choices = {
+            "gender": GENDERS,
+            "education": EDUCATION_LEVELS,
+            "employment": EMPLOYMENT,
+            "income": INCOME_BANDS,
+        }
+        if field in choices:
+            if raw not in choices[field]:
+                self.errors[field] = "choose one of the options"
+                return None
+            return raw
+        if field == "phone":
+            return self.run(field, _phone, raw)
+        if field == "postcode":
+            return self.run(field, _postcode, raw)
+        if field == "birth_date":
+            return self.run(field, _date, raw)
+        if field == "age":
+            return self.run(field, _age, raw)
+        return self.text(field, raw, MAX_SHORT_CHARS)
+
+    def cv(self, consents: frozenset[str], max_bytes: int) -> cv.CvFile | None:
+        if not self.form.cv_content:
+            return None
+        if consent.CV not in consents:
+            self.errors["cv"] = "tick the consent for this field, or leave it empty"
+            return None
+        result: cv.CvFile | None = self.run(
+            "cv",
+            lambda c: cv.check(self.form.cv_filename, c, max_bytes=max_bytes),
+            self.form.cv_content,
+        )
+        return result
+
+    def profile(
+        self, details: Mapping[str, str], today: datetime.date
+    ) -> GeneralisedProfile | None:
+        birth = details.get("birth_date")
+        age = details.get("age")
+        try:
+            return generalise_profile(
+                age=int(age) if age else None,
+                birth_date=datetime.date.fromisoformat(birth) if birth else None,
+                city=details.get("city"),
+                postcode=details.get("postcode"),
+                job_title=details.get("job_title"),
+                today=today,
+            )
+        except ValueError:
+            self.errors["birth_date" if birth else "age"] = "you must be at least 16 years old"
+            return None
+
+
+def _one_line(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", str(value)).split())
+
+
+def _printable(value: str) -> bool:
+    return all(ch.isprintable() for ch in value)
+
+
+def _phone(raw: str) -> str:
+    try:
+        number = phonenumbers.parse(raw, "NL")
+    except phonenumbers.NumberParseException:
+        raise InvalidInput("this is not a phone number we can call") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput("this is not a phone number we can call")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _postcode(raw: str) -> str:
+    match = _POSTCODE.fullmatch(raw)
+    if match is None:
+        raise InvalidInput("a Dutch postcode looks like 1234 AB")
+    return f"{match.group(1)} {match.group(2).upper()}"
+
+
+def _date(raw: str) -> str:
+    try:
+        return datetime.date.fromisoformat(raw.strip()).isoformat()
+    except ValueError:
+        raise InvalidInput("write the date as YYYY-MM-DD") from None
+
+
+def _age(raw: str) -> str:
+    if not raw.strip().isdigit():
+        raise InvalidInput("write your age in years")
+    return str(int(raw.strip()))
+
+
+# -- preview and submit ----------------------------------------------------------------
+
+
+async def preview(runtime: Runtime, intake: Intake) -> Preview:
+    """What coaches will see (the edited text, if any, anonymised again)."""
+    text = await _anonymise(runtime, intake.edited_text or intake.motivation, intake.known_values())
+    return _preview(intake, text)
+
+
+def _preview(intake: Intake, text: str) -> Preview:
+    profile = intake.profile
+    return Preview(
+        anonymised_text=text,
+        topics=intake.topics,
+        language=intake.language,
+        province=profile.province.value if profile.province else None,
+        age_band=profile.age_band,
+        field_of_work=profile.field_of_work.value if profile.field_of_work else None,
+        employment=intake.employment,
+    )
+
+
+async def _anonymise(runtime: Runtime, text: str, known: KnownValues) -> str:
+    try:
+        return await runtime.scrubber.scrub_async(text, known)
+    except AnonymiserError:
+        raise AnonymisationFailed(
+            "we could not prepare your text for coaches; please try again later"
+        ) from None
+
+
+async def submit(runtime: Runtime, intake: Intake, *, now: datetime.datetime) -> Submitted:
+    """Store the request and queue its broadcast and the candidate's e-mail, atomically."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    request_id = uuid.uuid4()
+    link = f"{runtime.settings.base_url}/s/{token}"
+    vault = runtime.vault
+    async with outbox.unit_of_work(runtime):
+        subject_id = await create_subject(
+            vault, "candidate", name=intake.name, email=intake.email, phone=intake.phone
+        )
+        seal = _Sealer(runtime, subject_id)
+        await consent.record(subject_id, intake.consents, now)
+        await ContactRequest.insert(
+            ContactRequest(
+                id=request_id,
+                candidate_id=subject_id,
+                status="pending",
+                language=intake.language,
+                topics=list(intake.topics),
+                province=intake.profile.province.value if intake.profile.province else None,
+                age_band=intake.profile.age_band,
+                field_of_work=intake.profile.field_of_work.value
+                if intake.profile.field_of_work
+                else None,
+                employment=intake.employment,
+                motivation=await seal(REQUESTS, "motivation", request_id, intake.motivation),
+                draft=None
+                if intake.edited_text is None
+                else await seal(REQUESTS, "draft", request_id, intake.edited_text),
+                token_hash=hash_token(token),
+                link_sealed=await seal(REQUESTS, "link_sealed", request_id, link),
+                created_at=now,
+            )
+        )
+        await _store_details(seal, subject_id, request_id, intake)
+        if intake.cv is not None:
+            await _store_cv(seal, subject_id, request_id, intake.cv, now)
+        await outbox.enqueue(BROADCAST_ACTOR, request_id=request_id)
+        await queue_mail(subject_id, "request_received", request_id=request_id)
+    return Submitted(request_id=request_id, token=token)
+
+
+class _Sealer:
+    def __init__(self, runtime: Runtime, subject_id: UUID) -> None:
+        self._vault = runtime.vault
+        self._subject_id = subject_id
+
+    async def __call__(self, table: str, column: str, row_id: UUID, value: str | bytes) -> bytes:
+        return await self._vault.encrypt(self._subject_id, table, column, row_id, value)
+
+
+async def _store_details(seal: _Sealer, subject_id: UUID, request_id: UUID, intake: Intake) -> None:
+    keep_special = consent.KEEP_SPECIAL in intake.consents
+    rows = []
+    for field, value in sorted(intake.details.items()):
+        if field in ("phone", "phone_as_typed"):
+            continue  # the phone number lives with the contact details
+        special = field in SPECIAL_FIELDS
+        if special and not keep_special:
+            continue  # used for matching above; never stored
+        row_id = uuid.uuid4()
+        rows.append(
+            CandidateDetail(
+                id=row_id,
+                subject_id=subject_id,
+                request_id=request_id,
+                field=field,
+                value=await seal(DETAILS, "value", row_id, value),
+                special=special,
+            )
+        )
+    if rows:
+        await CandidateDetail.insert(*rows)
+
+
+async def _store_cv(
+    seal: _Sealer, subject_id: UUID, request_id: UUID, upload: cv.CvFile, now: datetime.datetime
+) -> None:
+    file_id = uuid.uuid4()
+    await CandidateFile.insert(
+        CandidateFile(
+            id=file_id,
+            subject_id=subject_id,
+            request_id=request_id,
+            media_type=upload.media_type,
+            size=upload.size,
+            filename=await seal(FILES, "filename", file_id, upload.filename),
+            content=await seal(FILES, "content", file_id, upload.content),
+            created_at=now,
+        )
+    )

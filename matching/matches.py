@@ -1,0 +1,223 @@
+"""Accepting a request: the first coach wins, and only the winner may read the contact.
+
+:func:`accept` is one conditional update (``... WHERE id = ? AND status = 'open'
+RETURNING``): however many coaches accept at once, exactly one row changes, for
+exactly one of them. Everyone else gets :class:`~matching.errors.RequestAlreadyMatched`.
+The winner's offers are settled in the same transaction and the candidate's
+e-mail ("coach X accepted") is queued with it.
+
+Contact details are decrypted only for the winning coach, and every decryption
+is written to the audit log with its purpose and the fields it read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Any
+from uuid import UUID
+
+from matching import agreement, audit, outbox
+from matching.broadcast import active_matches
+from matching.errors import AtCapacity, NotFound, NotOpen, RequestAlreadyMatched
+from matching.notifications import queue_mail
+from matching.runtime import Runtime
+from matching.subjects import read_subject
+from matching.tables import CandidateDetail, CandidateFile, Coach, ContactRequest, Offer
+
+REQUESTS = ContactRequest._meta.tablename
+DETAILS = CandidateDetail._meta.tablename
+FILES = CandidateFile._meta.tablename
+CONTACT_PURPOSE = "match_contact"
+CV_PURPOSE = "match_cv"
+
+
+@dataclasses.dataclass(frozen=True)
+class Contact:
+    """What the accepting coach receives. Personal values stay out of ``repr``."""
+
+    request_id: UUID
+    name: str = dataclasses.field(repr=False)
+    email: str = dataclasses.field(repr=False)
+    phone: str | None = dataclasses.field(repr=False)
+    motivation: str = dataclasses.field(repr=False)
+    details: dict[str, str] = dataclasses.field(repr=False)
+    cv_filename: str | None = dataclasses.field(repr=False)
+    matched_at: datetime.datetime
+    closed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": str(self.request_id),
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "motivation": self.motivation,
+            "details": self.details,
+            "cv": self.cv_filename is not None,
+            "matched_at": self.matched_at.isoformat(),
+            "closed": self.closed,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class CvDownload:
+    filename: str = dataclasses.field(repr=False)
+    media_type: str
+    content: bytes = dataclasses.field(repr=False)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def actor_of(coach_id: UUID) -> str:
+    return f"coach:{coach_id}"
+
+
+async def accept(runtime: Runtime, coach_id: UUID, request_id: UUID) -> Contact:
+    """Accept an offered request; the winner gets the contact details, others a 409."""
+    await agreement.require_current(coach_id)
+    offer = await _offer(coach_id, request_id)
+    if offer is None:
+        raise NotFound("no such request")
+    await _check_capacity(coach_id)
+    now = _now()
+    async with outbox.unit_of_work(runtime):
+        won = (
+            await ContactRequest.update(
+                {
+                    ContactRequest.status: "matched",
+                    ContactRequest.matched_coach_id: coach_id,
+                    ContactRequest.matched_at: now,
+                }
+            )
+            .where((ContactRequest.id == request_id) & (ContactRequest.status == "open"))
+            .returning(ContactRequest.candidate_id)
+        )
+        if not won:
+            await _why_not(request_id)
+        candidate_id = won[0]["candidate_id"]
+        await Offer.update({Offer.status: "accepted", Offer.answered_at: now}).where(
+            (Offer.request_id == request_id) & (Offer.coach_id == coach_id)
+        )
+        await Offer.update({Offer.status: "missed"}).where(
+            (Offer.request_id == request_id) & (Offer.status == "offered")
+        )
+        await audit.record(
+            actor_of(coach_id),
+            audit.Action.REQUEST_MATCHED,
+            subject_id=candidate_id,
+            purpose=CONTACT_PURPOSE,
+            details={"request_id": request_id, "coach_id": coach_id},
+        )
+        await queue_mail(candidate_id, "request_matched", request_id=request_id)
+    return await contact(runtime, coach_id, request_id)
+
+
+async def _offer(coach_id: UUID, request_id: UUID) -> dict[str, Any] | None:
+    rows = await Offer.select(Offer.status).where(
+        (Offer.request_id == request_id) & (Offer.coach_id == coach_id)
+    )
+    return rows[0] if rows else None
+
+
+async def _check_capacity(coach_id: UUID) -> None:
+    rows = await Coach.select(Coach.capacity).where(Coach.id == coach_id)
+    if not rows:
+        raise NotFound("no such coach")
+    load = (await active_matches([coach_id])).get(coach_id, 0)
+    if load >= int(rows[0]["capacity"]):
+        raise AtCapacity("you have as many active matches as your capacity; close one first")
+
+
+async def _why_not(request_id: UUID) -> None:
+    rows = await ContactRequest.select(ContactRequest.status).where(ContactRequest.id == request_id)
+    if not rows:
+        raise NotFound("no such request")
+    if rows[0]["status"] == "matched":
+        raise RequestAlreadyMatched("another coach has accepted this request already")
+    raise NotOpen("this request is no longer open")
+
+
+async def contact(runtime: Runtime, coach_id: UUID, request_id: UUID) -> Contact:
+    """The contact details of a request this coach won; every read is audited."""
+    rows = await ContactRequest.select().where(
+        (ContactRequest.id == request_id) & (ContactRequest.matched_coach_id == coach_id)
+    )
+    if not rows:
+        raise NotFound("no such match")
+    request = rows[0]
+    vault, subject_id = runtime.vault, request["candidate_id"]
+    person = await read_subject(vault, subject_id)
+    motivation = await vault.decrypt_text(
+        subject_id, REQUESTS, "motivation", request_id, request["motivation"]
+    )
+    details: dict[str, str] = {}
+    for row in await CandidateDetail.select().where(CandidateDetail.request_id == request_id):
+        details[row["field"]] = await vault.decrypt_text(
+            subject_id, DETAILS, "value", row["id"], row["value"]
+        )
+    files = await CandidateFile.select(CandidateFile.id, CandidateFile.filename).where(
+        CandidateFile.request_id == request_id
+    )
+    cv_name = None
+    if files:
+        cv_name = await vault.decrypt_text(
+            subject_id, FILES, "filename", files[0]["id"], files[0]["filename"]
+        )
+    fields = ["name", "email", "motivation", *sorted(details)]
+    if person.phone:
+        fields.append("phone")
+    await audit.record(
+        actor_of(coach_id),
+        audit.Action.DATA_DECRYPTED,
+        subject_id=subject_id,
+        purpose=CONTACT_PURPOSE,
+        details={"request_id": request_id, "fields": fields},
+    )
+    return Contact(
+        request_id=request_id,
+        name=person.name,
+        email=person.email,
+        phone=person.phone,
+        motivation=motivation,
+        details=details,
+        cv_filename=cv_name,
+        matched_at=request["matched_at"],
+        closed=request["closed_at"] is not None,
+    )
+
+
+async def cv_for_coach(runtime: Runtime, coach_id: UUID, request_id: UUID) -> CvDownload:
+    """The CV of a request this coach won (audited)."""
+    rows = await ContactRequest.select(ContactRequest.candidate_id).where(
+        (ContactRequest.id == request_id) & (ContactRequest.matched_coach_id == coach_id)
+    )
+    if not rows:
+        raise NotFound("no such match")
+    download = await read_cv(runtime, rows[0]["candidate_id"], request_id)
+    await audit.record(
+        actor_of(coach_id),
+        audit.Action.DATA_DECRYPTED,
+        subject_id=rows[0]["candidate_id"],
+        purpose=CV_PURPOSE,
+        details={"request_id": request_id, "fields": ["cv"]},
+    )
+    return download
+
+
+async def read_cv(runtime: Runtime, subject_id: UUID, request_id: UUID) -> CvDownload:
+    rows = await CandidateFile.select().where(
+        (CandidateFile.request_id == request_id) & (CandidateFile.subject_id == subject_id)
+    )
+    if not rows:
+        raise NotFound("there is no CV")
+    row, vault = rows[0], runtime.vault
+    return CvDownload(
+        filename=await vault.decrypt_text(
+            subject_id, FILES, "filename", row["id"], row["filename"]
+        ),
+        media_type=row["media_type"],
+        content=await vault.decrypt_bytes(subject_id, FILES, "content", row["id"], row["content"]),
+    )

@@ -1,0 +1,139 @@
+"""The request's spine on SQLite and PostgreSQL: intake, broadcast, first accept wins."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+import pytest
+
+from matching import accounts, agreement, broadcast, intake, matches
+from matching.config import Settings
+from matching.errors import (
+    AgreementMissing,
+    InvalidFields,
+    NotFound,
+    RequestAlreadyMatched,
+)
+from matching.runtime import Runtime, close_runtime, open_runtime
+from matching.tables import CandidateDetail, ContactRequest, Offer, OutboxJob
+
+TODAY = datetime.date(2026, 11, 29)
+NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    runtime = await open_runtime(settings)
+    yield runtime
+    await close_runtime(runtime)
+
+
+def form(**overrides: object) -> intake.IntakeForm:
+    values: dict[str, object] = {
+        "name": "Fenna de Wit",
+        "email": "fenna.dewit@example.org",
+        "motivation": "Ik ben Fenna de Wit en werk bij Bakkerij Molenaar in Zwolle. "
+        "Ik wil graag hulp bij een carrièreswitch.",
+        "topics": ["carriereswitch"],
+        "consents": ["contact_share", "address", "special"],
+        "city": "Zwolle",
+        "employment": "employed",
+        "employer": "Bakkerij Molenaar",
+    }
+    values.update(overrides)
+    return intake.IntakeForm(**values)  # type: ignore[arg-type]
+
+
+async def coach(runtime: Runtime, email: str, *, regions: list[str], sign: bool = True) -> UUID:
+    coach_id, _ = await accounts.create_coach(
+        runtime,
+        email=email,
+        name=f"Coach {email}",
+        password=PASSWORD,
+        topics=["carriereswitch", "stress"],
+        regions=regions,
+        languages=["nl"],
+    )
+    if sign:
+        await agreement.accept(coach_id, agreement.VERSION, actor=f"coach:{coach_id}")
+    return coach_id
+
+
+async def submit_and_broadcast(runtime: Runtime, **overrides: object) -> UUID:
+    checked = intake.validate(form(**overrides), cv_max_bytes=1 << 20, today=TODAY)
+    submitted = await intake.submit(runtime, checked, now=NOW)
+    [job] = (
+        await OutboxJob.select(OutboxJob.id)
+        .where(OutboxJob.actor == intake.BROADCAST_ACTOR)
+        .order_by(OutboxJob.created_at, ascending=False)
+        .limit(1)
+    )
+    result = await broadcast.run(runtime, job["id"], submitted.request_id)
+    assert result.status == "open"
+    return submitted.request_id
+
+
+async def test_the_first_coach_wins_and_sees_the_contact(runtime: Runtime) -> None:
+    first = await coach(runtime, "one@example.org", regions=["overijssel"])
+    second = await coach(runtime, "two@example.org", regions=["online"])
+    elsewhere = await coach(runtime, "three@example.org", regions=["limburg"])
+    request_id = await submit_and_broadcast(runtime)
+
+    offered = {r["coach_id"] for r in await Offer.select().where(Offer.request_id == request_id)}
+    assert offered == {first, second} and elsewhere not in offered
+    [row] = await ContactRequest.select().where(ContactRequest.id == request_id)
+    assert row["province"] == "overijssel" and row["employment"] == "employed"
+    # Special data was used (the employer left the text) and not stored.
+    assert await CandidateDetail.count().where(CandidateDetail.special == True) == 0  # noqa: E712
+    summary = await runtime.vault.decrypt_text(
+        row["candidate_id"], "contact_request", "summary", request_id, row["summary"]
+    )
+    assert "Fenna" not in summary and "Molenaar" not in summary and "Zwolle" not in summary
+
+    contact = await matches.accept(runtime, first, request_id)
+    assert contact.email == "fenna.dewit@example.org" and contact.details["city"] == "Zwolle"
+    with pytest.raises(RequestAlreadyMatched):
+        await matches.accept(runtime, second, request_id)
+    with pytest.raises(NotFound):
+        await matches.accept(runtime, elsewhere, request_id)
+    with pytest.raises(NotFound):
+        await matches.contact(runtime, second, request_id)
+
+
+async def test_concurrent_accepts_have_one_winner(runtime: Runtime) -> None:
+    coaches = [await coach(runtime, f"c{i}@example.org", regions=["online"]) for i in range(12)]
+    request_id = await submit_and_broadcast(runtime)
+
+    async def attempt(coach_id: UUID) -> str:
+        try:
+            await matches.accept(runtime, coach_id, request_id)
+        except RequestAlreadyMatched:
+            return "lost"
+        return "won"
+
+    results = await asyncio.gather(*(attempt(c) for c in coaches))
+    assert sorted(results) == ["lost"] * 11 + ["won"]
+
+
+async def test_a_coach_without_the_agreement_cannot_accept(runtime: Runtime) -> None:
+    unsigned = await coach(runtime, "new@example.org", regions=["online"], sign=False)
+    request_id = await submit_and_broadcast(runtime)
+    with pytest.raises(AgreementMissing):
+        await matches.accept(runtime, unsigned, request_id)
+
+
+def test_bad_input_names_every_wrong_field() -> None:
+    with pytest.raises(InvalidFields) as caught:
+        intake.validate(
+            form(email="not an address", topics=["astrology"], phone="12", motivation="kort"),
+            cv_max_bytes=1 << 20,
+            today=TODAY,
+        )
+    assert set(caught.value.errors) >= {"email", "topics", "phone", "motivation"}
+    with pytest.raises(InvalidFields) as caught:
+        intake.validate(form(consents=["address"]), cv_max_bytes=1 << 20, today=TODAY)
+    assert "consents" in caught.value.errors
