@@ -4,7 +4,10 @@ Runs as a job (the ``broadcast_request`` actor) after the request is committed.
 The text is anonymised off the event loop; if that fails, the request is held
 back (status ``held``) instead of being broadcast. Offers are one row per request
 and coach (a unique index), so running the job twice offers nothing twice. Each
-new offer queues a notification that carries no data of the candidate.
+new offer queues a notification that carries no data of the candidate. Special
+data (employment, employer, income) has done its work once the text is scrubbed and
+the offers are out: it is deleted in the same transaction, unless the candidate
+asked us to keep it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from uuid import UUID
 from piccolo.query.functions.aggregate import Count
 
 from anonymiser.text import AnonymiserError
-from matching import audit, catalogue, outbox
+from matching import audit, catalogue, consent, outbox
 from matching.notifications import queue_mail
 from matching.runtime import Runtime
 from matching.scrubbing import KnownValues
@@ -85,6 +88,7 @@ async def run(runtime: Runtime, job_id: UUID, request_id: UUID) -> BroadcastResu
         )
         if not updated:  # withdrawn or erased while we anonymised
             return BroadcastResult("skipped")
+        await drop_special_data(request["candidate_id"], request_id)
         offered = await _offer(request_id, coaches, now)
     return BroadcastResult("open", offered)
 
@@ -105,6 +109,18 @@ async def _anonymise(runtime: Runtime, request: Mapping[str, Any]) -> str:
             terms.append((kind, value))
     known = KnownValues(name=candidate.name, terms=tuple(terms))
     return await runtime.scrubber.scrub_async(text, known)
+
+
+async def drop_special_data(subject_id: UUID, request_id: UUID) -> int:
+    """Seed 003: special data is deleted once matching has used it, unless it must be kept."""
+    if consent.KEEP_SPECIAL in await consent.given(subject_id):
+        return 0
+    deleted = (
+        await CandidateDetail.delete()
+        .where((CandidateDetail.request_id == request_id) & (CandidateDetail.special == True))  # noqa: E712
+        .returning(CandidateDetail.id)
+    )
+    return len(deleted)
 
 
 async def _hold(runtime: Runtime, job_id: UUID, request_id: UUID) -> BroadcastResult:

@@ -7,8 +7,9 @@ coaches will see. :func:`submit` stores the request in one transaction: the
 candidate as a data subject with their own data key, every personal value
 encrypted under it, the consents with the privacy statement's version, the
 request with its generalised attributes, and two jobs (broadcast, and the e-mail
-with the private link). Special data (employment, employer, income) is used here
-and then dropped, unless the candidate asked us to keep it.
+with the private link). Special data (employment, employer, income) is used for
+matching (the kind of employment is shown; the employer is scrubbed from the text)
+and the broadcast deletes it, unless the candidate asked us to keep it.
 """
 
 from __future__ import annotations
@@ -428,14 +429,11 @@ class _Sealer:
 
 
 async def _store_details(seal: _Sealer, subject_id: UUID, request_id: UUID, intake: Intake) -> None:
-    keep_special = consent.KEEP_SPECIAL in intake.consents
     rows = []
     for field, value in sorted(intake.details.items()):
         if field in ("phone", "phone_as_typed"):
             continue  # the phone number lives with the contact details
-        special = field in SPECIAL_FIELDS
-        if special and not keep_special:
-            continue  # used for matching above; never stored
+        special = field in SPECIAL_FIELDS  # the broadcast deletes these unless kept
         row_id = uuid.uuid4()
         rows.append(
             CandidateDetail(

@@ -137,3 +137,19 @@ def test_bad_input_names_every_wrong_field() -> None:
     with pytest.raises(InvalidFields) as caught:
         intake.validate(form(consents=["address"]), cv_max_bytes=1 << 20, today=TODAY)
     assert "consents" in caught.value.errors
+
+
+async def test_special_data_is_kept_only_when_the_candidate_asks(runtime: Runtime) -> None:
+    await coach(runtime, "keep@example.org", regions=["online"])
+    dropped = await submit_and_broadcast(runtime)
+    kept = await submit_and_broadcast(
+        runtime, consents=["contact_share", "address", "special", "keep_special"]
+    )
+    special = CandidateDetail.special == True  # noqa: E712
+    assert (
+        await CandidateDetail.count().where(special & (CandidateDetail.request_id == dropped)) == 0
+    )
+    fields = await CandidateDetail.select(CandidateDetail.field).where(
+        special & (CandidateDetail.request_id == kept)
+    )
+    assert {row["field"] for row in fields} == {"employment", "employer"}
