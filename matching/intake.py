@@ -33,7 +33,7 @@ from matching.accounts import check_email
 from matching.errors import AnonymisationFailed, ConsentMissing, InvalidFields, InvalidInput
 from matching.notifications import queue_mail
 from matching.runtime import Runtime
-from matching.scrubbing import KnownValues
+from matching.scrubbing import KnownValues, ScrubberUnavailable
 from matching.subjects import create_subject
 from matching.tables import CandidateDetail, CandidateFile, ContactRequest
 
@@ -371,7 +371,7 @@ def _preview(intake: Intake, text: str) -> Preview:
 async def _anonymise(runtime: Runtime, text: str, known: KnownValues) -> str:
     try:
         return await runtime.scrubber.scrub_async(text, known)
-    except AnonymiserError:
+    except (AnonymiserError, ScrubberUnavailable):
         raise AnonymisationFailed(
             "we could not prepare your text for coaches; please try again later"
         ) from None

@@ -4,8 +4,10 @@ Besides the anonymiser's own detectors, every value the candidate gave us in the
 form (e-mail, phone, street, postcode, city, employer) is removed from the text
 wherever it appears, whatever its case: we know these are theirs.
 
-If anonymising fails, :class:`~anonymiser.text.AnonymiserError` reaches the caller,
-which holds the request back instead of broadcasting it.
+If anonymising a text fails, :class:`~anonymiser.text.AnonymiserError` reaches the
+caller, which holds the request back instead of broadcasting it. If the anonymiser
+cannot be loaded at all, :class:`ScrubberUnavailable` says so: the job fails and
+is retried later, and a preview answers "try again later".
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
     from anonymiser.text import Anonymiser
 
 MIN_TERM_CHARS = 3
+
+
+class ScrubberUnavailable(RuntimeError):
+    """The anonymiser could not be loaded: a job should be retried, not held back."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,11 +56,15 @@ class Scrubber:
         self._anonymiser: Anonymiser | None = None
 
     def load(self) -> Anonymiser:
+        """The loaded anonymiser; :class:`ScrubberUnavailable` if it cannot load."""
         with self._lock:
             if self._anonymiser is None:
                 from anonymiser.text import Anonymiser
 
-                self._anonymiser = Anonymiser.load(self._cache_dir)
+                try:
+                    self._anonymiser = Anonymiser.load(self._cache_dir)
+                except AnonymiserError as exc:
+                    raise ScrubberUnavailable(str(exc)) from None
             return self._anonymiser
 
     def scrub(self, text: str, known: KnownValues) -> str:

@@ -9,16 +9,19 @@ from uuid import UUID
 
 import pytest
 
+from anonymiser.text import Anonymiser, AnonymiserError
 from matching import accounts, agreement, broadcast, intake, matches
 from matching.config import Settings
 from matching.errors import (
     AgreementMissing,
+    AnonymisationFailed,
     InvalidFields,
     NotFound,
     RequestAlreadyMatched,
 )
 from matching.runtime import Runtime, close_runtime, open_runtime
-from matching.tables import CandidateDetail, ContactRequest, Offer, OutboxJob
+from matching.scrubbing import KnownValues, Scrubber, ScrubberUnavailable
+from matching.tables import AuditEntry, CandidateDetail, ContactRequest, Offer, OutboxJob
 
 TODAY = datetime.date(2026, 11, 29)
 NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
@@ -153,3 +156,52 @@ async def test_special_data_is_kept_only_when_the_candidate_asks(runtime: Runtim
         special & (CandidateDetail.request_id == kept)
     )
     assert {row["field"] for row in fields} == {"employment", "employer"}
+
+
+class _BrokenText(Scrubber):
+    """An anonymiser that fails on every text (as it would on a text it cannot handle)."""
+
+    def scrub(self, text: str, known: KnownValues) -> str:
+        raise AnonymiserError("anonymising failed (ValueError)")
+
+
+class _NotLoaded(Scrubber):
+    def load(self) -> Anonymiser:
+        raise ScrubberUnavailable("loading the anonymiser failed (OSError)")
+
+
+async def _submit(runtime: Runtime) -> tuple[UUID, UUID]:
+    checked = intake.validate(form(), cv_max_bytes=1 << 20, today=TODAY)
+    submitted = await intake.submit(runtime, checked, now=NOW)
+    [job] = await OutboxJob.select(OutboxJob.id).where(OutboxJob.actor == intake.BROADCAST_ACTOR)
+    return job["id"], submitted.request_id
+
+
+async def test_a_text_the_anonymiser_cannot_handle_is_held_back(runtime: Runtime) -> None:
+    await coach(runtime, "held@example.org", regions=["online"])
+    runtime.scrubber = _BrokenText(runtime.settings.effective_cache_dir)
+    job_id, request_id = await _submit(runtime)
+    result = await broadcast.run(runtime, job_id, request_id)
+    assert result.status == "held"
+    [row] = await ContactRequest.select(ContactRequest.status, ContactRequest.summary).where(
+        ContactRequest.id == request_id
+    )
+    assert row == {"status": "held", "summary": None}
+    assert await Offer.count().where(Offer.request_id == request_id) == 0
+    actions = await AuditEntry.select(AuditEntry.action)
+    assert {"action": "request.held"} in actions
+
+
+async def test_an_anonymiser_that_cannot_load_leaves_the_job_to_be_retried(
+    runtime: Runtime,
+) -> None:
+    runtime.scrubber = _NotLoaded(runtime.settings.effective_cache_dir)
+    job_id, request_id = await _submit(runtime)
+    with pytest.raises(ScrubberUnavailable):
+        await broadcast.run(runtime, job_id, request_id)
+    [row] = await ContactRequest.select(ContactRequest.status).where(
+        ContactRequest.id == request_id
+    )
+    assert row["status"] == "pending"
+    with pytest.raises(AnonymisationFailed):
+        await intake.preview(runtime, intake.validate(form(), cv_max_bytes=1, today=TODAY))
