@@ -82,6 +82,9 @@ async def accept(runtime: Runtime, coach_id: UUID, request_id: UUID) -> Contact:
     if offer is None:
         raise NotFound("no such request")
     await _check_capacity(coach_id)
+    # A decided request needs no write transaction: in a burst of accepts, everyone who
+    # reads after the winner's commit is answered at once instead of queueing to write.
+    await _ensure_open(request_id)
     now = _now()
     async with outbox.unit_of_work(runtime):
         won = (
@@ -96,7 +99,8 @@ async def accept(runtime: Runtime, coach_id: UUID, request_id: UUID) -> Contact:
             .returning(ContactRequest.candidate_id)
         )
         if not won:
-            await _why_not(request_id)
+            await _ensure_open(request_id)
+            raise NotOpen("this request is no longer open")
         candidate_id = won[0]["candidate_id"]
         await Offer.update({Offer.status: "accepted", Offer.answered_at: now}).where(
             (Offer.request_id == request_id) & (Offer.coach_id == coach_id)
@@ -131,13 +135,14 @@ async def _check_capacity(coach_id: UUID) -> None:
         raise AtCapacity("you have as many active matches as your capacity; close one first")
 
 
-async def _why_not(request_id: UUID) -> None:
+async def _ensure_open(request_id: UUID) -> None:
     rows = await ContactRequest.select(ContactRequest.status).where(ContactRequest.id == request_id)
     if not rows:
         raise NotFound("no such request")
     if rows[0]["status"] == "matched":
         raise RequestAlreadyMatched("another coach has accepted this request already")
-    raise NotOpen("this request is no longer open")
+    if rows[0]["status"] != "open":
+        raise NotOpen("this request is no longer open")
 
 
 async def contact(runtime: Runtime, coach_id: UUID, request_id: UUID) -> Contact:
