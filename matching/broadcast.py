@@ -31,7 +31,13 @@ from matching.tables import CandidateDetail, Coach, ContactRequest, Offer
 REQUESTS = ContactRequest._meta.tablename
 DETAILS = CandidateDetail._meta.tablename
 SYSTEM_ACTOR = "system"
-_SCRUB_TERMS = {"street": "address", "postcode": "postcode", "city": "city", "employer": "employer"}
+_SCRUB_TERMS = {
+    "street": "address",
+    "postcode": "postcode",
+    "city": "city",
+    "employer": "employer",
+    "job_title": "job_title",
+}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,7 +30,7 @@ from uuid import UUID
 
 from matching import audit, intake, outbox
 from matching.erasure import ErasureResult
-from matching.errors import NotFound, NotOpen, SubjectErased
+from matching.errors import NotFound, NotOpen, SubjectErased, UnknownLink
 from matching.matches import CvDownload, read_cv
 from matching.notifications import queue_mail
 from matching.runtime import Runtime
@@ -60,13 +60,6 @@ WITHDRAWABLE = ("pending", "held", "open", "expired")
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_\-]{32,128}")
 
 
-class UnknownLink(NotFound):
-    """The private link's token is not (or no longer) valid."""
-
-    code = "unknown_link"
-
-    def __init__(self, message: str = "this private link is not valid (any more)") -> None:
-        super().__init__(message)
 
 
 class Link(NamedTuple):

@@ -29,6 +29,7 @@ from piccolo.table import Table
 
 from matching import piccolo_conf
 from matching.errors import ConfigurationError
+from matching.sqlite_pool import PooledSQLiteEngine
 from matching.tables import TABLES
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def make_engine(database_url: str) -> Engine:
             _enable_wal(path)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigurationError(f"cannot open the SQLite database: {exc}") from None
-        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+        return PooledSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
     if scheme in {"postgres", "postgresql"}:
         return PostgresEngine(config={"dsn": database_url})
     raise ConfigurationError("COACHMATCH_DATABASE_URL must start with sqlite:/// or postgresql://")
@@ -135,12 +136,16 @@ async def migrate() -> None:
 
 
 async def start(engine: Engine) -> None:
-    """Open the connection pool where the engine has one."""
+    """Open the connection pool (on SQLite: for the running event loop)."""
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=20)
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.open_pool()
 
 
 async def stop(engine: Engine) -> None:
+    if isinstance(engine, PooledSQLiteEngine):
+        await engine.close_pool()
     if isinstance(engine, PostgresEngine):
         with contextlib.suppress(Exception):
             await engine.close_connection_pool()

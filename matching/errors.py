@@ -118,3 +118,12 @@ class AnonymisationFailed(DomainError):
     """The anonymiser could not process a text; the request is held back, not broadcast."""
 
     code = "anonymisation_failed"
+
+
+class UnknownLink(NotFound):
+    """A candidate's private-link token is not (or no longer) valid."""
+
+    code = "unknown_link"
+
+    def __init__(self, message: str = "this private link is not valid (any more)") -> None:
+        super().__init__(message)

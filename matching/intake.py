@@ -128,6 +128,7 @@ class Intake:
             ("postcode", "postcode"),
             ("city", "city"),
             ("employer", "employer"),
+            ("job_title", "job_title"),
         ):
             value = self.details.get(field)
             if value:

@@ -77,14 +77,14 @@ def actor_of(coach_id: UUID) -> str:
 
 async def accept(runtime: Runtime, coach_id: UUID, request_id: UUID) -> Contact:
     """Accept an offered request; the winner gets the contact details, others a 409."""
-    await agreement.require_current(coach_id)
     offer = await _offer(coach_id, request_id)
     if offer is None:
         raise NotFound("no such request")
-    await _check_capacity(coach_id)
-    # A decided request needs no write transaction: in a burst of accepts, everyone who
-    # reads after the winner's commit is answered at once instead of queueing to write.
+    # A decided request needs no further checks and no write transaction: in a burst
+    # of accepts, everyone who reads after the winner's commit is answered at once.
     await _ensure_open(request_id)
+    await agreement.require_current(coach_id)
+    await _check_capacity(coach_id)
     now = _now()
     async with outbox.unit_of_work(runtime):
         won = (

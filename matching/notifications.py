@@ -46,21 +46,21 @@ TEMPLATES: Mapping[str, MailTemplate] = {
         subject="Coachmatch: testbericht / test message",
         body=(
             "Beste {name},\n\n"
-            "Dit is een testbericht van Coachmatch. U hoeft niets te doen.\n\n"
+            "Dit is een testbericht van Coachmatch. Je hoeft niets te doen.\n\n"
             "-- English --\n\n"
             "Dear {name},\n\n"
             "This is a test message from Coachmatch. No action is needed.\n"
         ),
     ),
     "request_received": MailTemplate(
-        subject="Coachmatch: uw aanvraag is ontvangen / your request was received",
+        subject="Coachmatch: je aanvraag is ontvangen / your request was received",
         body=(
             "Beste {name},\n\n"
-            "We hebben uw aanvraag ontvangen en bieden hem geanonimiseerd aan coaches aan\n"
-            "die bij uw onderwerpen passen. Via deze persoonlijke link ziet u de status,\n"
-            "kunt u de aanvraag intrekken of al uw gegevens laten wissen:\n\n"
+            "We hebben je aanvraag ontvangen en bieden hem geanonimiseerd aan coaches aan\n"
+            "die bij je onderwerpen passen. Via deze persoonlijke link zie je de status,\n"
+            "kun je de aanvraag intrekken of al je gegevens laten wissen:\n\n"
             "{link}\n\n"
-            "Deel deze link met niemand: wie hem heeft, kan uw aanvraag inzien.\n\n"
+            "Deel deze link met niemand: wie hem heeft, kan je aanvraag inzien.\n\n"
             "-- English --\n\n"
             "Dear {name},\n\n"
             "We have received your request and offer it, anonymised, to coaches whose\n"
@@ -71,11 +71,11 @@ TEMPLATES: Mapping[str, MailTemplate] = {
         ),
     ),
     "request_matched": MailTemplate(
-        subject="Coachmatch: een coach heeft uw aanvraag geaccepteerd / a coach accepted",
+        subject="Coachmatch: een coach heeft je aanvraag geaccepteerd / a coach accepted",
         body=(
             "Beste {name},\n\n"
-            "Coach {coach_name} heeft uw aanvraag geaccepteerd en heeft uw contactgegevens\n"
-            "ontvangen. U kunt de coach ook zelf bereiken: {coach_email}\n\n"
+            "Coach {coach_name} heeft je aanvraag geaccepteerd en heeft je contactgegevens\n"
+            "ontvangen. Je kunt de coach ook zelf bereiken: {coach_email}\n\n"
             "-- English --\n\n"
             "Dear {name},\n\n"
             "Coach {coach_name} has accepted your request and received your contact\n"
@@ -83,11 +83,11 @@ TEMPLATES: Mapping[str, MailTemplate] = {
         ),
     ),
     "request_expired": MailTemplate(
-        subject="Coachmatch: uw aanvraag is verlopen / your request has expired",
+        subject="Coachmatch: je aanvraag is verlopen / your request has expired",
         body=(
             "Beste {name},\n\n"
-            "Geen coach heeft op tijd op uw aanvraag gereageerd. Via de persoonlijke link\n"
-            "uit onze eerste e-mail kunt u hem opnieuw versturen of intrekken.\n\n"
+            "Geen coach heeft op tijd op je aanvraag gereageerd. Via de persoonlijke link\n"
+            "uit onze eerste e-mail kun je hem opnieuw versturen of intrekken.\n\n"
             "-- English --\n\n"
             "Dear {name},\n\n"
             "No coach answered your request in time. With the private link from our first\n"
@@ -95,10 +95,10 @@ TEMPLATES: Mapping[str, MailTemplate] = {
         ),
     ),
     "new_offer": MailTemplate(
-        subject="Coachmatch: een nieuwe aanvraag voor u / a new request for you",
+        subject="Coachmatch: een nieuwe aanvraag voor je / a new request for you",
         body=(
             "Beste {name},\n\n"
-            "Er staat een nieuwe geanonimiseerde aanvraag voor u klaar die bij uw profiel\n"
+            "Er staat een nieuwe geanonimiseerde aanvraag voor je klaar die bij je profiel\n"
             "past. Bekijk hem in het coachportaal: {portal}\n\n"
             "-- English --\n\n"
             "Dear {name},\n\n"

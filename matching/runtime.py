@@ -45,10 +45,14 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     engine = db.make_engine(settings.database_url)
     db.bind(engine)
     await db.start(engine)
-    if migrate:
-        await db.migrate()
-    vault = Vault(load_keyring(settings))
-    await vault.ensure_secrets()
+    try:
+        if migrate:
+            await db.migrate()
+        vault = Vault(load_keyring(settings))
+        await vault.ensure_secrets()
+    except BaseException:
+        await db.stop(engine)  # no pooled connection may outlive a failed start
+        raise
     journal = ErasureJournal(settings.erasure_journal_path)
     return Runtime(
         settings=settings,

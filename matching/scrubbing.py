@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from anonymiser.text import Anonymiser
 
 MIN_TERM_CHARS = 3
+# Values only the form knows as such; coaches see the field of work instead.
+_OWN_PLACEHOLDERS = {"nl": {"job_title": "[functie]"}, "en": {"job_title": "[job title]"}}
 
 
 class ScrubberUnavailable(RuntimeError):
@@ -70,7 +72,8 @@ class Scrubber:
     def scrub(self, text: str, known: KnownValues) -> str:
         """The text as coaches may see it (blocking; see :meth:`scrub_async`)."""
         anonymiser = self.load()
-        table = PLACEHOLDERS["nl" if self._placeholders != "en" else "en"]
+        language = "en" if self._placeholders == "en" else "nl"
+        table = {**PLACEHOLDERS[language], **_OWN_PLACEHOLDERS[language]}
         text = _remove_terms(text, known.terms, table)
         result = anonymiser.anonymise(text, candidate=known.candidate())
         return result.text

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Router
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
@@ -20,9 +20,10 @@ from litestar.template import TemplateConfig
 from litestar.types import LifespanHook
 
 from matching import app_secrets
+from matching.config import Settings
 from matching.runtime import Runtime
 from web import i18n
-from web.controllers import auth, health, pages, portal
+from web.controllers import auth, coach, coach_api, health, pages, portal, requests, requests_api
 from web.csrf import FORM_KEY_PURPOSE, FormTokens
 from web.errors import exception_handlers
 from web.openapi import openapi_config
@@ -31,25 +32,47 @@ from web.sessions import SESSION_COOKIE, clear_ended_session_cookie, current_log
 from web.templating import language_of, make_engine
 
 STATIC_DIR = Path(__file__).parent / "static"
-MAX_BODY_BYTES = 1024 * 1024  # forms and JSON; uploads (CVs) will get their own limit
+MAX_BODY_BYTES = 1024 * 1024  # forms and JSON; routes that take a CV: upload_routes()
 
 ROUTES: tuple[Any, ...] = (
     pages.home,
     pages.choose_language,
     health.health_check,
+    health.ping,
     auth.login_page,
     auth.login_submit,
     auth.logout,
     auth.api_login,
     auth.api_logout,
     auth.api_session,
-    portal.coach_home,
-    portal.coach_security,
-    portal.coach_enable_totp,
+    *coach.ROUTES,
+    *coach_api.ROUTES,
     portal.admin_home,
     portal.admin_mailbox,
     portal.admin_mailbox_message,
+    *requests.ROUTES,
+    *requests_api.ROUTES,
 )
+# Routes that take a CV: their own body limit, from the settings (see upload_routes).
+UPLOAD_MARGIN_BYTES = 256 * 1024  # the form's other fields
+
+
+def upload_routes(settings: Settings) -> list[Router]:
+    """The CV routes, each allowed a body of the largest CV plus the rest of the form
+    (base64 in JSON takes 4 bytes for every 3); a larger body is refused with 413."""
+    base64_bytes = (settings.cv_max_bytes + 2) // 3 * 4
+    return [
+        Router(
+            path="/",
+            route_handlers=list(requests.UPLOAD_ROUTES),
+            request_max_body_size=settings.cv_max_bytes + UPLOAD_MARGIN_BYTES,
+        ),
+        Router(
+            path="/",
+            route_handlers=list(requests_api.UPLOAD_ROUTES),
+            request_max_body_size=base64_bytes + UPLOAD_MARGIN_BYTES,
+        ),
+    ]
 
 
 def create_app(
@@ -73,7 +96,7 @@ def create_app(
         name="static",
     )
     return Litestar(
-        route_handlers=[*ROUTES, static, *route_handlers],
+        route_handlers=[*ROUTES, *upload_routes(runtime.settings), static, *route_handlers],
         state=State({"runtime": runtime}),
         on_startup=[load_form_key, *on_startup],
         on_shutdown=list(on_shutdown),

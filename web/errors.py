@@ -27,6 +27,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from matching import errors as domain
 from web import i18n
+from web.candidate_link import CANDIDATE_COOKIE, cleared_candidate_cookie
 from web.csrf import CsrfFailed
 from web.i18n import N_
 from web.security import ForeignHost
@@ -34,6 +35,11 @@ from web.sessions import LoginRequired
 from web.templating import error_page, language_of
 
 log = logging.getLogger(__name__)
+
+
+class BearerInvalid(Exception):
+    """A candidate API call without a bearer token, or with one we do not know."""
+
 
 PROBLEM_JSON = "application/problem+json"
 API_PREFIX = "/api/"
@@ -57,7 +63,14 @@ class Problem:
 SHOWN_DOMAIN_MESSAGES = (
     N_("the code is not correct; check the time on your phone and try again"),
     N_("unknown language"),
+    N_("this request is no longer open"),
+    N_("you have as many active matches as your capacity; close one first"),
+    N_("a coach has accepted your request already; it can no longer be withdrawn"),
+    N_("only an expired request can be sent again"),
+    N_("we could not prepare your text for coaches; please try again later"),
 )
+# A handler's ``opt`` may name this key with a msgid: shown for 413 instead of the default.
+TOO_LARGE_OPT = "too_large_detail"
 
 INTERNAL = Problem(
     500,
@@ -111,12 +124,74 @@ _DOMAIN: tuple[tuple[type[Exception], Problem], ...] = (
         ),
     ),
     (
+        BearerInvalid,
+        Problem(
+            401,
+            "invalid_token",
+            N_("Unknown link"),
+            N_("Send the token of your private link as a bearer token."),
+            headers={"WWW-Authenticate": "Bearer"},
+        ),
+    ),
+    (
         domain.RequestAlreadyMatched,
         Problem(
             409,
             "already_matched",
             N_("Already matched"),
             N_("Another coach has accepted this request already."),
+        ),
+    ),
+    (
+        domain.NotOpen,
+        Problem(
+            409,
+            "not_open",
+            N_("No longer open"),
+            N_("This request is no longer open."),
+            show_message=True,
+        ),
+    ),
+    (
+        domain.AtCapacity,
+        Problem(
+            409,
+            "at_capacity",
+            N_("No room for another match"),
+            N_("You have as many active matches as your capacity allows."),
+            show_message=True,
+        ),
+    ),
+    (
+        domain.AgreementMissing,
+        Problem(
+            403,
+            "agreement_missing",
+            N_("Agreement needed"),
+            N_("Accept the data-processing agreement before accepting requests."),
+        ),
+    ),
+    (
+        domain.AnonymisationFailed,
+        Problem(
+            503,
+            "anonymisation_failed",
+            N_("Please try again later"),
+            N_(
+                "We could not prepare your text for coaches just now. Nothing was sent. "
+                "Please try again in a few minutes."
+            ),
+            headers={"Retry-After": "120"},
+        ),
+    ),
+    (
+        domain.InvalidFields,
+        Problem(
+            422,
+            "invalid_fields",
+            N_("Please check your input"),
+            N_("Some of what you entered is not valid."),
+            show_message=True,
         ),
     ),
     (
@@ -223,15 +298,27 @@ def is_api(request: Request[Any, Any, Any]) -> bool:
 
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The one exception handler of the app."""
+    if isinstance(exc, domain.UnknownLink) and is_api(request):
+        exc = BearerInvalid()  # the bearer token is the private link's token
     problem = classify(exc)
-    if problem.status >= 500:
+    if problem.status >= 500 and problem is INTERNAL:
         _log_unexpected(request, exc)
     i18n.activate(language_of(request))
     if is_api(request):
         return problem_response(problem, exc)
     if isinstance(exc, LoginRequired):
         return Redirect("/login", status_code=HTTP_303_SEE_OTHER)
+    if isinstance(exc, domain.UnknownLink):
+        return _unknown_link_page(request)
     return html_response(request, problem, exc)
+
+
+def _unknown_link_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """A friendly page; a stale link in the browser's cookie is cleared with it."""
+    response = error_page(request, "request/unknown.html", status_code=404)
+    if CANDIDATE_COOKIE in request.cookies:
+        response.set_cookie(cleared_candidate_cookie())
+    return response
 
 
 def _message(problem: Problem, exc: Exception) -> str | None:
@@ -248,6 +335,8 @@ def problem_response(problem: Problem, exc: Exception) -> Response[Any]:
         "detail": _message(problem, exc) or problem.explanation,
         "code": problem.code,
     }
+    if isinstance(exc, domain.InvalidFields):
+        body["errors"] = {field: i18n.gettext(text) for field, text in exc.errors.items()}
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         body["invalid_params"] = [
             {"name": str(item.get("key", "")), "reason": str(item.get("message", ""))}
@@ -262,7 +351,7 @@ def problem_response(problem: Problem, exc: Exception) -> Response[Any]:
 def html_response(
     request: Request[Any, Any, Any], problem: Problem, exc: Exception
 ) -> Response[Any]:
-    message = _message(problem, exc)
+    message = _message(problem, exc) or _handler_opt(request, TOO_LARGE_OPT, problem.status == 413)
     detail = i18n.gettext(message) if message else i18n.gettext(problem.explanation)
     form_template = _form_template(request, problem)
     if form_template is not None:
@@ -282,6 +371,16 @@ def html_response(
         title=i18n.gettext(problem.title),
         detail=detail,
     )
+
+
+def _handler_opt(request: Request[Any, Any, Any], key: str, wanted: bool) -> str | None:
+    if not wanted:
+        return None
+    try:
+        value = request.route_handler.opt.get(key)
+    except Exception:  # no route matched
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _form_template(request: Request[Any, Any, Any], problem: Problem) -> str | None:

@@ -18,6 +18,7 @@ import logging
 import dramatiq
 from dramatiq.broker import Broker
 
+from matching import candidates
 from matching.runtime import Runtime, leave_for_sweeper
 from workers.actors import ACTOR_NAMES, JobContext, declare_actors
 from workers.async_bridge import AsyncBridge
@@ -29,6 +30,8 @@ from workers.relay import Relay, run_sweeper
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 30.0
+#: How often every worker host ends requests whose time ran out (issue 5 brings a scheduler).
+EXPIRE_INTERVAL_SECONDS = 60.0
 #: Idle worker and consumer threads wake this often (ms) to notice a stop; each
 #: wake-up of an external broker's consumer is a request to Redis or RabbitMQ.
 WORKER_TIMEOUT_MS = 1000
@@ -129,6 +132,7 @@ class WorkerHost:
             loop.create_task(
                 run_heartbeat(self.worker_id, self.mode, stop=self._stop), name="heartbeat"
             ),
+            loop.create_task(run_expiry(self.runtime, stop=self._stop), name="request-expiry"),
         ]
         log.info("%s worker %s started (%d threads)", self.mode, self.worker_id, self.threads)
 
@@ -149,6 +153,22 @@ class WorkerHost:
             await asyncio.to_thread(self.relay.close)
         await asyncio.to_thread(self.broker.close)
         log.info("%s worker %s stopped", self.mode, self.worker_id)
+
+
+async def run_expiry(
+    runtime: Runtime, *, stop: asyncio.Event, interval_seconds: float = EXPIRE_INTERVAL_SECONDS
+) -> None:
+    """Every ``interval_seconds`` until ``stop``: expire the requests that are due.
+
+    Idempotent, so several hosts running it at once only repeat a no-op.
+    """
+    while not stop.is_set():
+        try:
+            await candidates.expire_due(runtime, datetime.datetime.now(datetime.UTC))
+        except Exception as exc:  # try again next time; the class only (no data)
+            log.warning("expiring requests failed: %s", type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_seconds)
 
 
 def _relay(broker: Broker, runtime: Runtime) -> Relay:

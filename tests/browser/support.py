@@ -12,6 +12,7 @@ module only declares ``pytestmark = BROWSER_TEST`` and asks for ``site``,
   accounts with the real services.
 - :class:`Account`: what a test needs to log in, with :meth:`Account.fresh_code`
   for TOTP codes the site has not seen yet (a code is accepted once).
+- :func:`wait_for_mail`: the first message to an address in the site's dev mailbox.
 - :func:`assert_accessible`: axe-core (WCAG 2.1 A and AA rules) on the current
   page; fails on any "serious" or "critical" violation, and saves a full-page
   screenshot to ``test-output/screenshots/`` (git-ignored).
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     )
 
     from matching.config import Settings
+    from matching.mailbox import MailboxMessage
     from matching.runtime import Runtime
 
 T = TypeVar("T")
@@ -344,6 +346,23 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def wait_for_mail(
+    site: SiteServer, *, to: str, subject: str = "", timeout: float = 30.0
+) -> MailboxMessage:
+    """The first message in the site's dev mailbox to ``to`` (its subject containing
+    ``subject``), waiting for the embedded workers to write it, at most ``timeout`` s."""
+    from matching import mailbox
+
+    deadline = time.monotonic() + timeout
+    while True:
+        for entry in mailbox.list_messages(site.settings.mailbox_dir):
+            if to in entry.to and subject in entry.subject:
+                return mailbox.read_message(site.settings.mailbox_dir, entry.name)
+        if time.monotonic() > deadline:
+            pytest.fail(f"no mail to {to} within {timeout} s", pytrace=False)
+        time.sleep(0.1)
 
 
 # -- accessibility ---------------------------------------------------------------------

@@ -56,7 +56,7 @@ async def test_a_coach_logs_in_and_gets_a_safe_session_cookie(
 
     page = await client.get("/coach")
     assert page.status_code == 200
-    assert "career-change" in page.text and "utrecht" in page.text
+    assert "Carrièreswitch" in page.text and "Utrecht" in page.text
     assert Action.LOGIN_SUCCEEDED in await _actions()
 
 

@@ -1,4 +1,7 @@
-"""``GET /health``: is the database answering, and is any worker alive?"""
+"""``GET /health``: is the database answering, and is any worker alive?
+
+``GET /api/ping`` answers ``{"ok": true}`` and nothing else: the benchmarks' baseline.
+"""
 
 from __future__ import annotations
 
@@ -53,3 +56,15 @@ async def health_check() -> Response[HealthReport]:
         report = HealthReport("unavailable", "ok", "unavailable")
         return Response(report, status_code=HTTP_503_SERVICE_UNAVAILABLE)
     return Response(HealthReport("ok", "ok", "ok"), status_code=HTTP_200_OK)
+
+
+@get(
+    "/api/ping",
+    name="ping",
+    tags=["system"],
+    summary="A trivial JSON answer",
+    description='Always `{"ok": true}`; touches no database. The benchmarks compare the '
+    "other endpoints with it.",
+)
+async def ping() -> dict[str, bool]:
+    return {"ok": True}
