@@ -60,8 +60,6 @@ WITHDRAWABLE = ("pending", "held", "open", "expired")
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_\-]{32,128}")
 
 
-
-
 class Link(NamedTuple):
     """The request a private link opens, and its candidate (a data subject)."""
 
