@@ -18,12 +18,11 @@ from typing import Any
 from uuid import UUID
 
 from matching import agreement, audit, outbox
-from matching.broadcast import active_matches
-from matching.errors import AtCapacity, NotFound, NotOpen, RequestAlreadyMatched
+from matching.errors import AgreementMissing, AtCapacity, NotFound, NotOpen, RequestAlreadyMatched
 from matching.notifications import queue_mail
 from matching.runtime import Runtime
 from matching.subjects import read_subject
-from matching.tables import CandidateDetail, CandidateFile, Coach, ContactRequest, Offer
+from matching.tables import CandidateDetail, CandidateFile, ContactRequest, Offer
 
 REQUESTS = ContactRequest._meta.tablename
 DETAILS = CandidateDetail._meta.tablename
@@ -77,14 +76,7 @@ def actor_of(coach_id: UUID) -> str:
 
 async def accept(runtime: Runtime, coach_id: UUID, request_id: UUID) -> Contact:
     """Accept an offered request; the winner gets the contact details, others a 409."""
-    offer = await _offer(coach_id, request_id)
-    if offer is None:
-        raise NotFound("no such request")
-    # A decided request needs no further checks and no write transaction: in a burst
-    # of accepts, everyone who reads after the winner's commit is answered at once.
-    await _ensure_open(request_id)
-    await agreement.require_current(coach_id)
-    await _check_capacity(coach_id)
+    await _check_may_accept(coach_id, request_id)
     now = _now()
     async with outbox.unit_of_work(runtime):
         won = (
@@ -119,19 +111,33 @@ async def accept(runtime: Runtime, coach_id: UUID, request_id: UUID) -> Contact:
     return await contact(runtime, coach_id, request_id)
 
 
-async def _offer(coach_id: UUID, request_id: UUID) -> dict[str, Any] | None:
-    rows = await Offer.select(Offer.status).where(
-        (Offer.request_id == request_id) & (Offer.coach_id == coach_id)
+# Everything accept checks before writing, in one statement: in a burst of accepts the
+# losers are answered after one read, and a decided request never reaches the write lock.
+_PRECHECK = """
+SELECT r.status AS status,
+       (SELECT COUNT(*) FROM coach_agreement a
+         WHERE a.coach_id = {} AND a.version = {}) AS signed,
+       (SELECT c.capacity FROM coach c WHERE c.id = {}) AS capacity,
+       (SELECT COUNT(*) FROM contact_request m
+         WHERE m.matched_coach_id = {} AND m.status = 'matched' AND m.closed_at IS NULL) AS load
+FROM offer o JOIN contact_request r ON r.id = o.request_id
+WHERE o.request_id = {} AND o.coach_id = {}
+"""
+
+
+async def _check_may_accept(coach_id: UUID, request_id: UUID) -> None:
+    rows = await Offer.raw(
+        _PRECHECK, coach_id, agreement.VERSION, coach_id, coach_id, request_id, coach_id
     )
-    return rows[0] if rows else None
-
-
-async def _check_capacity(coach_id: UUID) -> None:
-    rows = await Coach.select(Coach.capacity).where(Coach.id == coach_id)
     if not rows:
+        raise NotFound("no such request")
+    row = rows[0]
+    _raise_unless_open(row["status"])
+    if not row["signed"]:
+        raise AgreementMissing("accept the data-processing agreement before accepting requests")
+    if row["capacity"] is None:
         raise NotFound("no such coach")
-    load = (await active_matches([coach_id])).get(coach_id, 0)
-    if load >= int(rows[0]["capacity"]):
+    if int(row["load"]) >= int(row["capacity"]):
         raise AtCapacity("you have as many active matches as your capacity; close one first")
 
 
@@ -139,9 +145,13 @@ async def _ensure_open(request_id: UUID) -> None:
     rows = await ContactRequest.select(ContactRequest.status).where(ContactRequest.id == request_id)
     if not rows:
         raise NotFound("no such request")
-    if rows[0]["status"] == "matched":
+    _raise_unless_open(rows[0]["status"])
+
+
+def _raise_unless_open(status: str) -> None:
+    if status == "matched":
         raise RequestAlreadyMatched("another coach has accepted this request already")
-    if rows[0]["status"] != "open":
+    if status != "open":
         raise NotOpen("this request is no longer open")
 
 
