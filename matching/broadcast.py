@@ -175,7 +175,11 @@ async def active_matches(coach_ids: Sequence[UUID]) -> dict[UUID, int]:
         return {}
     rows = (
         await ContactRequest.select(ContactRequest.matched_coach_id, Count())
-        .where((ContactRequest.status == "matched") & ContactRequest.closed_at.is_null())
+        .where(
+            (ContactRequest.status == "matched")
+            & ContactRequest.closed_at.is_null()
+            & ContactRequest.matched_coach_id.is_in(list(coach_ids))
+        )
         .group_by(ContactRequest.matched_coach_id)
     )
     return {row["matched_coach_id"]: int(row["count"]) for row in rows}

@@ -25,8 +25,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from piccolo.columns.combination import Combinable
-
 from anonymiser.generalise import WorkField
 from matching import audit, db, matches
 from matching.errors import InvalidInput, NotFound, NotOpen, RequestAlreadyMatched
@@ -212,11 +210,14 @@ async def feed(
 async def _requests(ids: Sequence[UUID], *, open_only: bool) -> dict[UUID, dict[str, Any]]:
     if not ids:
         return {}
-    where: Combinable = ContactRequest.id.is_in(list(ids))
-    if open_only:
-        where = where & (ContactRequest.status == "open")
-    rows = await ContactRequest.select(*_FEED_COLUMNS).where(where).output(load_json=True)
-    return {row["id"]: row for row in rows}
+    # By primary key only: with a status condition too, SQLite may walk the status
+    # index over every open request instead (hundreds of milliseconds at 100,000).
+    rows = (
+        await ContactRequest.select(*_FEED_COLUMNS)
+        .where(ContactRequest.id.is_in(list(ids)))
+        .output(load_json=True)
+    )
+    return {row["id"]: row for row in rows if not open_only or row["status"] == "open"}
 
 
 async def _view(

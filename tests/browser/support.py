@@ -267,7 +267,7 @@ def running_site(
     embedded workers (jobs then wait in the outbox).
     """
     settings = {"allowed_hosts": ("localhost", "127.0.0.1"), **(settings or {})}
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)
