@@ -353,6 +353,15 @@ def html_response(
 ) -> Response[Any]:
     message = _message(problem, exc) or _handler_opt(request, TOO_LARGE_OPT, problem.status == 413)
     detail = i18n.gettext(message) if message else i18n.gettext(problem.explanation)
+    refusal_template = _refusal_template(request, problem)
+    if refusal_template is not None:
+        return error_page(
+            request,
+            refusal_template,
+            status_code=problem.status,
+            headers=problem.headers,
+            kind=problem.code,
+        )
     form_template = _form_template(request, problem)
     if form_template is not None:
         return error_page(
@@ -381,6 +390,22 @@ def _handler_opt(request: Request[Any, Any, Any], key: str, wanted: bool) -> str
     except Exception:  # no route matched
         return None
     return value if isinstance(value, str) else None
+
+
+# Refusals of an action that was allowed a moment ago (another coach was first, ...):
+# a handler whose ``opt`` names a ``refusal_template`` explains them on a page of its
+# own, which shows what happened and what to do next (it gets the problem's code).
+REFUSAL_CODES = frozenset({"already_matched", "agreement_missing", "at_capacity", "not_open"})
+
+
+def _refusal_template(request: Request[Any, Any, Any], problem: Problem) -> str | None:
+    if problem.code not in REFUSAL_CODES:
+        return None
+    try:
+        template = request.route_handler.opt.get("refusal_template")
+    except Exception:  # no route matched
+        return None
+    return template if isinstance(template, str) else None
 
 
 def _form_template(request: Request[Any, Any, Any], problem: Problem) -> str | None:

@@ -26,17 +26,11 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENT
 
 from matching import accounts, catalogue, coaches, matches, offers
 from matching.errors import (
-    AgreementMissing,
-    AtCapacity,
-    DomainError,
     InvalidFields,
-    NotOpen,
-    RequestAlreadyMatched,
 )
 from matching.matches import CvDownload
 from web import i18n
 from web.csrf import protect_session
-from web.errors import classify
 from web.i18n import N_
 from web.sessions import login_of, require_coach, runtime_of
 from web.templating import page
@@ -194,26 +188,13 @@ async def coach_home(
 
 # -- one request: read, accept, decline --------------------------------------------------
 
-_REFUSALS: tuple[tuple[type[DomainError], str], ...] = (
-    (RequestAlreadyMatched, "already_matched"),
-    (AgreementMissing, "agreement_missing"),
-    (AtCapacity, "at_capacity"),
-    (NotOpen, "not_open"),
-)
-_REFUSED = tuple(cls for cls, _ in _REFUSALS)
-
-
-async def _refused(request: Request[Any, Any, Any], exc: DomainError) -> Template:
-    """The page for an accept that cannot be: what happened, and what the coach can do."""
-    kind = next(name for cls, name in _REFUSALS if isinstance(exc, cls))
-    return await page(
-        request, "coach/not_accepted.html", status_code=classify(exc).status, kind=kind
-    )
+REFUSALS = {"refusal_template": "coach/not_accepted.html"}  # see web.errors
 
 
 @get(
     "/coach/requests/{request_id:uuid}",
     name="coach-request",
+    opt=REFUSALS,
     include_in_schema=False,
     guards=[require_coach],
 )
@@ -221,10 +202,7 @@ async def coach_request(
     request: Request[Any, Any, Any], request_id: FromPath[UUID]
 ) -> Template | Redirect:
     login = await login_of(request)
-    try:
-        view = await coaches.offer_page(runtime_of(request), login.principal.id, request_id)
-    except (RequestAlreadyMatched, NotOpen) as exc:
-        return await _refused(request, exc)
+    view = await coaches.offer_page(runtime_of(request), login.principal.id, request_id)
     if view.offer.status == "accepted":
         return Redirect(f"/coach/matches/{request_id}", status_code=HTTP_303_SEE_OTHER)
     return await page(
@@ -240,6 +218,7 @@ async def coach_request(
 @post(
     "/coach/requests/{request_id:uuid}/accept",
     name="coach-request-accept",
+    opt=REFUSALS,
     include_in_schema=False,
     guards=[require_coach, protect_session],
     status_code=HTTP_303_SEE_OTHER,
@@ -248,10 +227,7 @@ async def coach_request_accept(
     request: Request[Any, Any, Any], request_id: FromPath[UUID]
 ) -> Template | Redirect:
     login = await login_of(request)
-    try:
-        await matches.accept(runtime_of(request), login.principal.id, request_id)
-    except _REFUSED as exc:
-        return await _refused(request, exc)
+    await matches.accept(runtime_of(request), login.principal.id, request_id)
     return Redirect(f"/coach/matches/{request_id}", status_code=HTTP_303_SEE_OTHER)
 
 
@@ -264,6 +240,7 @@ class DeclineForm:
 @post(
     "/coach/requests/{request_id:uuid}/decline",
     name="coach-request-decline",
+    opt=REFUSALS,
     include_in_schema=False,
     guards=[require_coach, protect_session],
     status_code=HTTP_303_SEE_OTHER,
@@ -274,10 +251,7 @@ async def coach_request_decline(
     data: URLEncodedBody[DeclineForm],
 ) -> Template | Redirect:
     login = await login_of(request)
-    try:
-        await offers.decline(login.principal.id, request_id, data.reason or None)
-    except (RequestAlreadyMatched, NotOpen) as exc:
-        return await _refused(request, exc)
+    await offers.decline(login.principal.id, request_id, data.reason or None)
     return Redirect("/coach?done=declined", status_code=HTTP_303_SEE_OTHER)
 
 

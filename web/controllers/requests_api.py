@@ -144,19 +144,6 @@ def _cv(value: object, errors: dict[str, str]) -> tuple[str, bytes]:
 
 
 @dataclasses.dataclass(frozen=True)
-class PreviewResponse:
-    """Exactly what coaches will see (codes; labels in `GET /api/catalogue`)."""
-
-    anonymised_text: str
-    topics: list[str]
-    language: str
-    province: str | None
-    age_band: str | None
-    field_of_work: str | None
-    employment: str | None
-
-
-@dataclasses.dataclass(frozen=True)
 class CreatedResponse:
     request_id: UUID
     candidate_token: str = dataclasses.field(repr=False)
@@ -237,17 +224,9 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
 )
 async def api_preview_request(
     request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
-) -> PreviewResponse:
-    shown = await candidates.preview(runtime_of(request), intake_form(data))
-    return PreviewResponse(
-        anonymised_text=shown.anonymised_text,
-        topics=list(shown.topics),
-        language=shown.language,
-        province=shown.province,
-        age_band=shown.age_band,
-        field_of_work=shown.field_of_work,
-        employment=shown.employment,
-    )
+) -> intake.Preview:
+    """Exactly what coaches will see (codes; labels in `GET /api/catalogue`)."""
+    return await candidates.preview(runtime_of(request), intake_form(data))
 
 
 @post(
