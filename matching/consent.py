@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import uuid
 from collections.abc import Iterable, Mapping
+from typing import Any
 from uuid import UUID
 
+from matching import bulk
 from matching.errors import ConsentMissing, InvalidInput
 from matching.tables import Consent
 
@@ -116,17 +119,21 @@ def check(given: Iterable[str]) -> frozenset[str]:
 
 async def record(subject_id: UUID, purposes: Iterable[str], now: datetime.datetime) -> None:
     """Write one consent row per purpose (call inside the caller's transaction)."""
-    rows = [
-        Consent(
-            subject_id=subject_id,
-            purpose=purpose,
-            statement_version=PRIVACY_STATEMENT_VERSION,
-            given_at=now,
-        )
+    await bulk.insert(Consent, rows(subject_id, purposes, now))
+
+
+def rows(subject_id: UUID, purposes: Iterable[str], now: datetime.datetime) -> list[dict[str, Any]]:
+    """One consent row per purpose, with the privacy statement's version and the time."""
+    return [
+        {
+            "id": uuid.uuid4(),
+            "subject_id": subject_id,
+            "purpose": purpose,
+            "statement_version": PRIVACY_STATEMENT_VERSION,
+            "given_at": now,
+        }
         for purpose in sorted(purposes)
     ]
-    if rows:
-        await Consent.insert(*rows)
 
 
 async def given(subject_id: UUID) -> frozenset[str]:

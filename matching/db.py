@@ -118,7 +118,9 @@ _writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, as
 
 
 def _sqlite_writer_lock(engine: SQLiteEngine) -> asyncio.Lock:
-    # One lock per event loop and database file: asyncio locks belong to a loop.
+    if isinstance(engine, PooledSQLiteEngine):
+        return engine.writer_lock()
+    # A plain engine (a test's): one lock per event loop and database file.
     per_loop = _writer_locks.setdefault(asyncio.get_running_loop(), {})
     return per_loop.setdefault(str(engine.path), asyncio.Lock())
 

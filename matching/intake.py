@@ -22,6 +22,7 @@ import secrets
 import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
+from typing import Any
 from uuid import UUID
 
 import phonenumbers
@@ -31,11 +32,13 @@ from anonymiser.text import AnonymiserError
 from matching import catalogue, consent, cv, outbox
 from matching.accounts import check_email
 from matching.errors import AnonymisationFailed, ConsentMissing, InvalidFields, InvalidInput
-from matching.notifications import queue_mail
+from matching.group_commit import WriteUnit
+from matching.notifications import mail_job
 from matching.runtime import Runtime
 from matching.scrubbing import KnownValues, ScrubberUnavailable
-from matching.subjects import create_subject
-from matching.tables import CandidateDetail, CandidateFile, ContactRequest
+from matching.subjects import new_subject
+from matching.tables import CandidateDetail, CandidateFile, Consent, ContactRequest, Subject
+from matching.vault import NewKey
 
 BROADCAST_ACTOR = "broadcast_request"
 TOKEN_BYTES = 32  # 256 bits
@@ -226,7 +229,8 @@ class _Checker:
 
     def motivation(self) -> str | None:
         text = unicodedata.normalize("NFC", self.form.motivation).strip()
-        text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
+        if not text.replace("\n", "").replace("\t", "").isprintable():
+            text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
         if len(text) < MIN_MOTIVATION_CHARS:
             self.errors["motivation"] = (
                 f"tell us a little more: at least {MIN_MOTIVATION_CHARS} characters"
@@ -314,7 +318,7 @@ def _one_line(value: str) -> str:
 
 
 def _printable(value: str) -> bool:
-    return all(ch.isprintable() for ch in value)
+    return value.isprintable()
 
 
 def _phone(raw: str) -> str:
@@ -379,90 +383,97 @@ async def _anonymise(runtime: Runtime, text: str, known: KnownValues) -> str:
 
 
 async def submit(runtime: Runtime, intake: Intake, *, now: datetime.datetime) -> Submitted:
-    """Store the request and queue its broadcast and the candidate's e-mail, atomically."""
+    """Store the request and queue its broadcast and the candidate's e-mail, atomically.
+
+    Everything is encrypted and laid out first; the rows then go to the group
+    commit, which stores them together with other requests sent at the same moment.
+    """
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    request_id = uuid.uuid4()
     link = f"{runtime.settings.base_url}/s/{token}"
-    vault = runtime.vault
-    async with outbox.unit_of_work(runtime):
-        subject_id = await create_subject(
-            vault, "candidate", name=intake.name, email=intake.email, phone=intake.phone
-        )
-        seal = _Sealer(runtime, subject_id)
-        await consent.record(subject_id, intake.consents, now)
-        await ContactRequest.insert(
-            ContactRequest(
-                id=request_id,
-                candidate_id=subject_id,
-                status="pending",
-                language=intake.language,
-                topics=list(intake.topics),
-                province=intake.profile.province.value if intake.profile.province else None,
-                age_band=intake.profile.age_band,
-                field_of_work=intake.profile.field_of_work.value
-                if intake.profile.field_of_work
-                else None,
-                employment=intake.employment,
-                motivation=await seal(REQUESTS, "motivation", request_id, intake.motivation),
-                draft=None
-                if intake.edited_text is None
-                else await seal(REQUESTS, "draft", request_id, intake.edited_text),
-                token_hash=hash_token(token),
-                link_sealed=await seal(REQUESTS, "link_sealed", request_id, link),
-                created_at=now,
-            )
-        )
-        await _store_details(seal, subject_id, request_id, intake)
-        if intake.cv is not None:
-            await _store_cv(seal, subject_id, request_id, intake.cv, now)
-        await outbox.enqueue(BROADCAST_ACTOR, request_id=request_id)
-        await queue_mail(subject_id, "request_received", request_id=request_id)
+    request_id = uuid.uuid4()
+    key, subject = new_subject(
+        runtime.vault, "candidate", name=intake.name, email=intake.email, phone=intake.phone
+    )
+    unit = WriteUnit(
+        rows=[
+            (Subject, [subject]),
+            (Consent, consent.rows(key.subject_id, intake.consents, now)),
+            (
+                ContactRequest,
+                [_request_row(key, request_id, intake, token=token, link=link, now=now)],
+            ),
+            (CandidateDetail, _detail_rows(key, request_id, intake)),
+            (CandidateFile, _cv_rows(key, request_id, intake.cv, now)),
+        ],
+        keys=[key],
+        jobs=[
+            outbox.job_row(BROADCAST_ACTOR, request_id=request_id),
+            mail_job(key.subject_id, "request_received", request_id=request_id),
+        ],
+    )
+    await runtime.group_commit.write(unit)
     return Submitted(request_id=request_id, token=token)
 
 
-class _Sealer:
-    def __init__(self, runtime: Runtime, subject_id: UUID) -> None:
-        self._vault = runtime.vault
-        self._subject_id = subject_id
+def _request_row(
+    key: NewKey, request_id: UUID, intake: Intake, *, token: str, link: str, now: datetime.datetime
+) -> dict[str, Any]:
+    profile = intake.profile
+    return {
+        "id": request_id,
+        "candidate_id": key.subject_id,
+        "status": "pending",
+        "language": intake.language,
+        "topics": list(intake.topics),
+        "province": profile.province.value if profile.province else None,
+        "age_band": profile.age_band,
+        "field_of_work": profile.field_of_work.value if profile.field_of_work else None,
+        "employment": intake.employment,
+        "motivation": key.encrypt(REQUESTS, "motivation", request_id, intake.motivation),
+        "draft": None
+        if intake.edited_text is None
+        else key.encrypt(REQUESTS, "draft", request_id, intake.edited_text),
+        "token_hash": hash_token(token),
+        "link_sealed": key.encrypt(REQUESTS, "link_sealed", request_id, link),
+        "created_at": now,
+    }
 
-    async def __call__(self, table: str, column: str, row_id: UUID, value: str | bytes) -> bytes:
-        return await self._vault.encrypt(self._subject_id, table, column, row_id, value)
 
-
-async def _store_details(seal: _Sealer, subject_id: UUID, request_id: UUID, intake: Intake) -> None:
+def _detail_rows(key: NewKey, request_id: UUID, intake: Intake) -> list[dict[str, Any]]:
     rows = []
     for field, value in sorted(intake.details.items()):
         if field in ("phone", "phone_as_typed"):
             continue  # the phone number lives with the contact details
-        special = field in SPECIAL_FIELDS  # the broadcast deletes these unless kept
         row_id = uuid.uuid4()
         rows.append(
-            CandidateDetail(
-                id=row_id,
-                subject_id=subject_id,
-                request_id=request_id,
-                field=field,
-                value=await seal(DETAILS, "value", row_id, value),
-                special=special,
-            )
+            {
+                "id": row_id,
+                "subject_id": key.subject_id,
+                "request_id": request_id,
+                "field": field,
+                "value": key.encrypt(DETAILS, "value", row_id, value),
+                # the broadcast deletes special data unless the candidate keeps it
+                "special": field in SPECIAL_FIELDS,
+            }
         )
-    if rows:
-        await CandidateDetail.insert(*rows)
+    return rows
 
 
-async def _store_cv(
-    seal: _Sealer, subject_id: UUID, request_id: UUID, upload: cv.CvFile, now: datetime.datetime
-) -> None:
+def _cv_rows(
+    key: NewKey, request_id: UUID, upload: cv.CvFile | None, now: datetime.datetime
+) -> list[dict[str, Any]]:
+    if upload is None:
+        return []
     file_id = uuid.uuid4()
-    await CandidateFile.insert(
-        CandidateFile(
-            id=file_id,
-            subject_id=subject_id,
-            request_id=request_id,
-            media_type=upload.media_type,
-            size=upload.size,
-            filename=await seal(FILES, "filename", file_id, upload.filename),
-            content=await seal(FILES, "content", file_id, upload.content),
-            created_at=now,
-        )
-    )
+    return [
+        {
+            "id": file_id,
+            "subject_id": key.subject_id,
+            "request_id": request_id,
+            "media_type": upload.media_type,
+            "size": upload.size,
+            "filename": key.encrypt(FILES, "filename", file_id, upload.filename),
+            "content": key.encrypt(FILES, "content", file_id, upload.content),
+            "created_at": now,
+        }
+    ]

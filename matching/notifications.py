@@ -19,6 +19,7 @@ import dataclasses
 import email.utils
 from collections.abc import Mapping
 from email.message import EmailMessage
+from typing import Any
 from uuid import UUID
 
 from matching import audit, mail_context, outbox
@@ -120,11 +121,19 @@ class OutgoingMail:
 
 async def queue_mail(subject_id: UUID, template: str, *, request_id: UUID | None = None) -> UUID:
     """Record a mail job in the caller's transaction; only ids and the template name."""
+    row = mail_job(subject_id, template, request_id=request_id)
+    await outbox.enqueue_rows([row])
+    job_id: UUID = row["id"]
+    return job_id
+
+
+def mail_job(subject_id: UUID, template: str, *, request_id: UUID | None = None) -> dict[str, Any]:
+    """The outbox row of a mail job (see :func:`matching.outbox.job_row`)."""
     if template not in TEMPLATES:
         raise InvalidInput("unknown mail template")
     if request_id is None:
-        return await outbox.enqueue(SEND_MAIL_ACTOR, subject_id=subject_id, template=template)
-    return await outbox.enqueue(
+        return outbox.job_row(SEND_MAIL_ACTOR, subject_id=subject_id, template=template)
+    return outbox.job_row(
         SEND_MAIL_ACTOR, subject_id=subject_id, template=template, request_id=request_id
     )
 

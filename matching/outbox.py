@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from matching import db
+from matching import bulk, db
 from matching.codes import check_code, check_token
 from matching.errors import InvalidInput
 from matching.tables import OutboxJob
@@ -92,18 +92,30 @@ async def enqueue(actor: str, **ids: object) -> UUID:
     Values must be ids or codes: UUIDs, whole numbers, booleans or id-like strings
     (no spaces, ``@`` or capitals), so no personal value can ride along.
     """
+    row = job_row(actor, **ids)
+    await enqueue_rows([row])
+    job_id: UUID = row["id"]
+    return job_id
+
+
+async def enqueue_rows(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record jobs made by :func:`job_row` in the caller's transaction."""
     if not in_transaction():
         raise RuntimeError("outbox.enqueue() must run inside a transaction (use unit_of_work)")
+    await bulk.insert(OutboxJob, rows)
+    collected = _collected.get()
+    if collected is not None:
+        collected.extend(row["id"] for row in rows)
+
+
+def job_row(actor: str, **ids: object) -> dict[str, Any]:
+    """The outbox row of a new job, checked as :func:`enqueue` checks it, for a writer
+    that inserts many rows at once (and dispatches the ids after its commit)."""
     check_code(actor, "a job's actor")
     if len(ids) > MAX_ARGS:
         raise InvalidInput("a job takes a few ids, not a document")
     args = {check_code(key, "a job argument name"): _arg(value) for key, value in ids.items()}
-    job_id = uuid.uuid4()
-    await OutboxJob.insert(OutboxJob(id=job_id, actor=actor, args=args))
-    collected = _collected.get()
-    if collected is not None:
-        collected.append(job_id)
-    return job_id
+    return {"id": uuid.uuid4(), "actor": actor, "args": args}
 
 
 def _arg(value: object) -> ArgValue:
@@ -141,10 +153,11 @@ async def unit_of_work(runtime: Runtime) -> AsyncIterator[None]:
     finally:
         _collected.reset(token)
     if collected:
-        await _dispatch(runtime, collected)
+        await dispatch_committed(runtime, collected)
 
 
-async def _dispatch(runtime: Runtime, job_ids: Sequence[UUID]) -> None:
+async def dispatch_committed(runtime: Runtime, job_ids: Sequence[UUID]) -> None:
+    """Hand committed jobs to the workers."""
     # The jobs are committed: a failed send only delays them until the next sweep.
     try:
         await runtime.dispatch(list(job_ids))

@@ -16,6 +16,7 @@ from matching import db
 from matching.config import Settings
 from matching.erasure import ErasureService
 from matching.erasure_journal import ErasureJournal
+from matching.group_commit import GroupCommit
 from matching.keyring import load_keyring
 from matching.scrubbing import Scrubber
 from matching.vault import Vault
@@ -37,6 +38,10 @@ class Runtime:
     scrubber: Scrubber
     # Sends jobs that were committed to the outbox; workers replace the default.
     dispatch: Dispatch = leave_for_sweeper
+    group_commit: GroupCommit = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.group_commit = GroupCommit(self)
 
 
 async def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:

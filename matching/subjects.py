@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import uuid
+from typing import Any
 from uuid import UUID
 
-from matching import db
+from matching import bulk, db
 from matching.errors import InvalidInput, NotFound
 from matching.tables import Subject
-from matching.vault import Vault
+from matching.vault import NewKey, Vault
 
 KINDS = frozenset({"candidate", "coach", "admin"})
 TABLE = Subject._meta.tablename
@@ -39,22 +40,34 @@ async def create_subject(
     vault: Vault, kind: str, *, name: str, email: str, phone: str | None = None
 ) -> UUID:
     """Create a subject with its data key and encrypted fields, in one write transaction."""
+    key, row = new_subject(vault, kind, name=name, email=email, phone=phone)
+    try:
+        async with db.write_transaction():
+            await vault.store_new_keys([key])
+            await bulk.insert(Subject, [row])
+    except BaseException:
+        vault.forget_new_keys([key])
+        raise
+    return key.subject_id
+
+
+def new_subject(
+    vault: Vault, kind: str, *, name: str, email: str, phone: str | None = None
+) -> tuple[NewKey, dict[str, Any]]:
+    """A new subject's data key and row, encrypted, not stored yet (a writer stores the
+    key with :meth:`~matching.vault.Vault.store_new_keys` in the same transaction)."""
     _check(kind, name=name, email=email, phone=phone)
     subject_id = uuid.uuid4()
-    async with db.write_transaction():
-        await vault.create_subject_key(subject_id)
-        row = Subject(
-            id=subject_id,
-            kind=kind,
-            email_index=vault.email_index(email),
-            name=await vault.encrypt(subject_id, TABLE, "name", subject_id, name.strip()),
-            email=await vault.encrypt(subject_id, TABLE, "email", subject_id, email.strip()),
-            phone=None
-            if phone is None
-            else await vault.encrypt(subject_id, TABLE, "phone", subject_id, phone.strip()),
-        )
-        await Subject.insert(row)
-    return subject_id
+    key = vault.new_key(subject_id)
+    row = {
+        "id": subject_id,
+        "kind": kind,
+        "email_index": vault.email_index(email),
+        "name": key.encrypt(TABLE, "name", subject_id, name.strip()),
+        "email": key.encrypt(TABLE, "email", subject_id, email.strip()),
+        "phone": None if phone is None else key.encrypt(TABLE, "phone", subject_id, phone.strip()),
+    }
+    return key, row
 
 
 def _check(kind: str, *, name: str, email: str, phone: str | None) -> None:

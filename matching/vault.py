@@ -24,10 +24,11 @@ another process can go unnoticed in this one.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -39,7 +40,7 @@ from anonymiser.crypto import (
     field_aad,
     generate_data_key,
 )
-from matching import db
+from matching import bulk, db
 from matching.errors import (
     ConfigurationError,
     DecryptionFailed,
@@ -59,6 +60,21 @@ KIND_SECRET = b"secret"
 CURRENT_KEY_VERSION = 1
 
 RowId = UUID | str
+
+
+@dataclasses.dataclass(frozen=True)
+class NewKey:
+    """A new subject's data key before it is stored; the key stays out of ``repr``."""
+
+    subject_id: UUID
+    dek: bytes = dataclasses.field(repr=False)
+    cipher: FieldCipher = dataclasses.field(repr=False)
+
+    def encrypt(self, table: str, column: str, row_id: RowId, value: str | bytes) -> bytes:
+        """As :meth:`Vault.encrypt`, for this subject, without a trip to the cache."""
+        return _seal(self.cipher, CURRENT_KEY_VERSION, table, column, row_id, value)
+
+
 _CacheEntry = tuple[float, int, FieldCipher]  # expires at, key version, cipher
 
 
@@ -205,18 +221,43 @@ class Vault:
     async def create_subject_key(self, subject_id: UUID) -> None:
         """Create and store the subject's data key (joins the caller's transaction)."""
         async with db.write_transaction():
-            kek = self._known_kek(await _fence_kek_id())
-            dek = generate_data_key()
-            wrapped = kek.wrap(dek, kind=KIND_DEK, owner=dek_owner(subject_id, CURRENT_KEY_VERSION))
-            await SubjectKey.insert(
-                SubjectKey(
-                    subject_id=subject_id,
-                    key_version=CURRENT_KEY_VERSION,
-                    kek_id=kek.kek_id,
-                    wrapped=wrapped,
-                )
-            )
-        self._cache.put(subject_id, CURRENT_KEY_VERSION, FieldCipher(dek))
+            await self.store_new_keys([self.new_key(subject_id)])
+
+    def new_key(self, subject_id: UUID) -> NewKey:
+        """A data key for a new subject, usable at once (it is cached), stored later by
+        :meth:`store_new_keys` in the transaction that writes the subject."""
+        dek = generate_data_key()
+        key = NewKey(subject_id, dek, FieldCipher(dek))
+        self._cache.put(subject_id, CURRENT_KEY_VERSION, key.cipher)
+        return key
+
+    async def store_new_keys(self, keys: Sequence[NewKey]) -> None:
+        """Wrap the new keys under the master key the fence names and store them
+        (inside the caller's write transaction, see the module's note on rotation)."""
+        if not keys:
+            return
+        kek = self._known_kek(await _fence_kek_id())
+        await bulk.insert(
+            SubjectKey,
+            [
+                {
+                    "subject_id": key.subject_id,
+                    "key_version": CURRENT_KEY_VERSION,
+                    "kek_id": kek.kek_id,
+                    "wrapped": kek.wrap(
+                        key.dek,
+                        kind=KIND_DEK,
+                        owner=dek_owner(key.subject_id, CURRENT_KEY_VERSION),
+                    ),
+                }
+                for key in keys
+            ],
+        )
+
+    def forget_new_keys(self, keys: Iterable[NewKey]) -> None:
+        """Drop the cached keys of subjects whose transaction did not commit."""
+        for key in keys:
+            self._cache.drop(key.subject_id)
 
     async def _cipher(self, subject_id: UUID) -> tuple[int, FieldCipher]:
         hit = self._cache.get(subject_id)
@@ -281,8 +322,7 @@ class Vault:
     ) -> bytes:
         """Encrypt one value for ``table.column`` of row ``row_id`` under the subject's key."""
         version, cipher = await self._cipher(subject_id)
-        data = value.encode("utf-8") if isinstance(value, str) else value
-        return cipher.encrypt(data, field_aad(table, column, row_id, version))
+        return _seal(cipher, version, table, column, row_id, value)
 
     async def decrypt_bytes(
         self, subject_id: UUID, table: str, column: str, row_id: RowId, ciphertext: bytes
@@ -309,6 +349,13 @@ class Vault:
         if self._blind_index is None:
             raise ConfigurationError("the vault is not ready: ensure_secrets() has not run")
         return self._blind_index.email(email)
+
+
+def _seal(  # noqa: PLR0917 (the field's address, in the order of field_aad)
+    cipher: FieldCipher, version: int, table: str, column: str, row_id: RowId, value: str | bytes
+) -> bytes:
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    return cipher.encrypt(data, field_aad(table, column, row_id, version))
 
 
 def _random_secret() -> bytes:

@@ -1,0 +1,122 @@
+"""Group commit: independent small writes that arrive together share one transaction.
+
+A submitted contact request is ten new rows and two jobs, and nothing else reads
+or changes them before they exist. What limits how many a second SQLite can take
+is not the rows but the commit (each writes the touched pages to the WAL) and the
+queue of writers, one at a time. :class:`GroupCommit` lets every caller hand in
+a :class:`WriteUnit` and wait: units that arrive while a write is queued or
+running go into the next transaction together, which commits once for all of
+them. A caller's ``write`` returns only after its unit has committed (and its
+jobs have gone to the workers), exactly as with its own transaction.
+
+If a shared transaction fails, every unit of it is written again on its own, so
+one unit that cannot be stored fails alone and the others still commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import logging
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from piccolo.table import Table
+
+from matching import bulk, db, outbox
+from matching.vault import NewKey
+
+if TYPE_CHECKING:
+    from matching.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+#: Units per shared transaction: bounds how long one commit holds the writer lock.
+MAX_UNITS = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class WriteUnit:
+    """New rows (column name to value) per table, in insertion order, the data keys
+    of new subjects among them, and the outbox jobs to dispatch after the commit."""
+
+    rows: Sequence[tuple[type[Table], Sequence[Mapping[str, Any]]]]
+    keys: Sequence[NewKey] = ()
+    jobs: Sequence[Mapping[str, Any]] = ()
+
+
+class _Queue:
+    def __init__(self) -> None:
+        self.waiting: list[tuple[WriteUnit, asyncio.Future[None]]] = []
+        self.draining: asyncio.Task[None] | None = None
+
+
+class GroupCommit:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def write(self, unit: WriteUnit) -> None:
+        """Store the unit; returns after it has committed, raises what its write raised."""
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _Queue()
+        done: asyncio.Future[None] = loop.create_future()
+        queue.waiting.append((unit, done))
+        if queue.draining is None:
+            # A context of its own: the drain must not join a caller's transaction.
+            queue.draining = loop.create_task(self._drain(queue), context=contextvars.Context())
+        # A caller that gives up (a client that went away) does not cancel the write.
+        await asyncio.shield(done)
+
+    async def _drain(self, queue: _Queue) -> None:
+        try:
+            # Let the requests already under way hand in their units first.
+            await asyncio.sleep(0)
+            while queue.waiting:
+                batch, queue.waiting = queue.waiting[:MAX_UNITS], queue.waiting[MAX_UNITS:]
+                await self._write_batch(batch)
+        finally:
+            queue.draining = None
+
+    async def _write_batch(self, batch: list[tuple[WriteUnit, asyncio.Future[None]]]) -> None:
+        try:
+            job_ids = await self._commit([unit for unit, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                self._fail(batch, exc)
+                return
+            log.warning("a shared write failed (%s); writing its units alone", type(exc).__name__)
+            for one in batch:
+                await self._write_batch([one])
+            return
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
+        await outbox.dispatch_committed(self._runtime, job_ids)
+
+    def _fail(self, batch: list[tuple[WriteUnit, asyncio.Future[None]]], exc: Exception) -> None:
+        for unit, done in batch:
+            self._runtime.vault.forget_new_keys(unit.keys)
+            if not done.done():
+                done.set_exception(exc)
+
+    async def _commit(self, units: Sequence[WriteUnit]) -> list[UUID]:
+        tables: dict[type[Table], list[Mapping[str, Any]]] = {}
+        for unit in units:
+            for table, rows in unit.rows:
+                tables.setdefault(table, []).extend(rows)
+        keys = [key for unit in units for key in unit.keys]
+        jobs = [job for unit in units for job in unit.jobs]
+        async with db.write_transaction(self._runtime.engine):
+            await self._runtime.vault.store_new_keys(keys)
+            for table, rows in tables.items():
+                await bulk.insert(table, rows)
+            await outbox.enqueue_rows(jobs)
+        return [job["id"] for job in jobs]
