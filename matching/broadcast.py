@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from piccolo.query.functions.aggregate import Count
-
 from anonymiser.text import AnonymiserError
-from matching import audit, catalogue, consent, outbox
-from matching.notifications import queue_mail
+from matching import audit, bulk, catalogue, consent, db, outbox
+from matching.notifications import mail_job
 from matching.runtime import Runtime
 from matching.scrubbing import KnownValues
 from matching.subjects import read_subject
@@ -145,44 +144,44 @@ async def _hold(runtime: Runtime, job_id: UUID, request_id: UUID) -> BroadcastRe
 
 
 async def fitting_coaches(request: Mapping[str, Any]) -> list[CoachFit]:
-    """Active, unpaused coaches whose topics, regions and languages fit, under capacity."""
-    coaches = (
-        await Coach.select(
-            Coach.id, Coach.subject_id, Coach.topics, Coach.regions, Coach.languages, Coach.capacity
-        )
-        .where((Coach.active == True) & (Coach.paused == False))  # noqa: E712
-        .output(load_json=True)
+    """Active, unpaused coaches whose topics, regions and languages fit, under capacity.
+
+    One query: the database walks the coaches' lists (JSON arrays), and counts
+    active matches only for the coaches that fit otherwise."""
+    topics = sorted(set(request["topics"] or ()))
+    if not topics:
+        return []
+    province = request["province"]
+    args: list[Any] = [*topics, request["language"]]
+    if province is not None:
+        args += [province, catalogue.ONLINE]
+    rows = await Coach.raw(_fitting_sql(len(topics), any_region=province is None), *args)
+    return [CoachFit(row["id"], row["subject_id"]) for row in rows]
+
+
+def _fitting_sql(topic_count: int, *, any_region: bool) -> str:
+    def elements(column: str) -> str:
+        if db.is_sqlite():
+            return f"json_each({column})"
+        return f"json_array_elements_text({column}) AS e(value)"
+
+    topic_marks = ", ".join("{}" for _ in range(topic_count))
+    region = (
+        ""
+        if any_region
+        else f"AND EXISTS (SELECT 1 FROM {elements('c.regions')} WHERE value IN ({{}}, {{}}))"  # noqa: S608
     )
-    load = await active_matches([c["id"] for c in coaches])
-    topics = set(request["topics"] or ())
-    return [
-        CoachFit(c["id"], c["subject_id"])
-        for c in coaches
-        if topics & set(c["topics"] or ())
-        and _region_fits(request["province"], c["regions"] or ())
-        and request["language"] in (c["languages"] or ())
-        and load.get(c["id"], 0) < int(c["capacity"])
-    ]
-
-
-def _region_fits(province: str | None, regions: Sequence[str]) -> bool:
-    return province is None or catalogue.ONLINE in regions or province in regions
-
-
-async def active_matches(coach_ids: Sequence[UUID]) -> dict[UUID, int]:
-    """How many matches each coach has that are not closed yet."""
-    if not coach_ids:
-        return {}
-    rows = (
-        await ContactRequest.select(ContactRequest.matched_coach_id, Count())
-        .where(
-            (ContactRequest.status == "matched")
-            & ContactRequest.closed_at.is_null()
-            & ContactRequest.matched_coach_id.is_in(list(coach_ids))
-        )
-        .group_by(ContactRequest.matched_coach_id)
-    )
-    return {row["matched_coach_id"]: int(row["count"]) for row in rows}
+    return f"""
+SELECT c.id AS id, c.subject_id AS subject_id FROM coach c
+WHERE c.active = TRUE AND c.paused = FALSE
+  AND EXISTS (SELECT 1 FROM {elements("c.topics")} WHERE value IN ({topic_marks}))
+  AND EXISTS (SELECT 1 FROM {elements("c.languages")} WHERE value = {{}})
+  {region}
+  AND c.capacity > (SELECT COUNT(*) FROM contact_request m
+                     WHERE m.matched_coach_id = c.id AND m.status = 'matched'
+                       AND m.closed_at IS NULL)
+ORDER BY c.id
+"""  # noqa: S608 (no value in the text: marks only)
 
 
 async def _offer(request_id: UUID, coaches: Sequence[CoachFit], now: datetime.datetime) -> int:
@@ -194,18 +193,23 @@ async def _offer(request_id: UUID, coaches: Sequence[CoachFit], now: datetime.da
     known = {row["coach_id"]: row["status"] for row in existing}
     fresh = [c for c in coaches if c.id not in known]
     again = [c.id for c in coaches if known.get(c.id) == "closed"]  # sent again after expiry
-    if fresh:
-        await Offer.insert(
-            *(
-                Offer(request_id=request_id, coach_id=c.id, status="offered", offered_at=now)
-                for c in fresh
-            )
-        )
+    await bulk.insert(
+        Offer,
+        [
+            {
+                "id": uuid.uuid4(),
+                "request_id": request_id,
+                "coach_id": c.id,
+                "status": "offered",
+                "offered_at": now,
+            }
+            for c in fresh
+        ],
+    )
     if again:
         await Offer.update({Offer.status: "offered", Offer.offered_at: now}).where(
             (Offer.request_id == request_id) & Offer.coach_id.is_in(again)
         )
     notify = [c for c in coaches if c.id not in known or c.id in again]
-    for coach in notify:
-        await queue_mail(coach.subject_id, "new_offer")
+    await outbox.enqueue_rows([mail_job(coach.subject_id, "new_offer") for coach in notify])
     return len(notify)

@@ -47,6 +47,8 @@ class Settings:
     # Contact requests: unanswered ones expire after this many days; CV size limit.
     request_expiry_days: int = 14
     cv_max_bytes: int = 5 * 1024 * 1024
+    # Anonymiser processes beside the event loop (0: a thread of this process).
+    anonymiser_processes: int = 1
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -96,6 +98,12 @@ class Settings:
                 get("REQUEST_EXPIRY_DAYS"), cls.request_expiry_days, "REQUEST_EXPIRY_DAYS"
             ),
             cv_max_bytes=_int(get("CV_MAX_BYTES"), cls.cv_max_bytes, "CV_MAX_BYTES"),
+            anonymiser_processes=_int(
+                get("ANONYMISER_PROCESSES"),
+                cls.anonymiser_processes,
+                "ANONYMISER_PROCESSES",
+                minimum=0,
+            ),
             debug=get("DEBUG").lower() in {"1", "true", "yes"},
         )
         settings.validate()
@@ -180,13 +188,17 @@ def _check_database_url(url: str) -> None:
     raise ConfigurationError("COACHMATCH_DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
-def _int(raw: str, default: int, name: str) -> int:
+def _int(raw: str, default: int, name: str, *, minimum: int = 1) -> int:
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
         raise ConfigurationError(f"{PREFIX}{name} must be a whole number") from None
-    if value <= 0:
-        raise ConfigurationError(f"{PREFIX}{name} must be positive")
+    if value < minimum:
+        raise ConfigurationError(
+            f"{PREFIX}{name} must be positive"
+            if minimum == 1
+            else f"{PREFIX}{name} must be at least {minimum}"
+        )
     return value

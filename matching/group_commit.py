@@ -63,6 +63,10 @@ class GroupCommit:
 
     async def write(self, unit: WriteUnit) -> None:
         """Store the unit; returns after it has committed, raises what its write raised."""
+        if outbox.in_transaction():
+            # The unit commits in a transaction of its own; waiting for it while holding
+            # another (and, on SQLite, the writer's place) would wait for ever.
+            raise RuntimeError("group_commit.write() must not run inside a transaction")
         loop = asyncio.get_running_loop()
         queue = self._queues.get(loop)
         if queue is None:

@@ -6,6 +6,7 @@ from :class:`~matching.config.Settings` and pass it to services.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
@@ -19,6 +20,7 @@ from matching.erasure_journal import ErasureJournal
 from matching.group_commit import GroupCommit
 from matching.keyring import load_keyring
 from matching.scrubbing import Scrubber
+from matching.traffic import Traffic
 from matching.vault import Vault
 
 Dispatch = Callable[[Sequence[UUID]], Awaitable[None]]
@@ -39,6 +41,8 @@ class Runtime:
     # Sends jobs that were committed to the outbox; workers replace the default.
     dispatch: Dispatch = leave_for_sweeper
     group_commit: GroupCommit = dataclasses.field(init=False, repr=False)
+    # The site's requests in flight (counted by web); embedded jobs give way to them.
+    traffic: Traffic = dataclasses.field(default_factory=Traffic, repr=False)
 
     def __post_init__(self) -> None:
         self.group_commit = GroupCommit(self)
@@ -65,9 +69,10 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         vault=vault,
         journal=journal,
         erasure=ErasureService(journal=journal, vault=vault),
-        scrubber=Scrubber(settings.effective_cache_dir),
+        scrubber=Scrubber(settings.effective_cache_dir, processes=settings.anonymiser_processes),
     )
 
 
 async def close_runtime(runtime: Runtime) -> None:
+    await asyncio.to_thread(runtime.scrubber.close)
     await db.stop(runtime.engine)

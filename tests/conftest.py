@@ -53,6 +53,8 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     environ = {"COACHMATCH_DATA_DIR": str(data_dir)}
     settings = Settings.from_environ(environ)
     overrides.setdefault("cache_dir", SHARED_ANONYMISER_CACHE)
+    # In a thread: a process per test's runtime would cost a second to start.
+    overrides.setdefault("anonymiser_processes", 0)
     return Settings(**{**settings.__dict__, **overrides})  # type: ignore[arg-type]
 
 

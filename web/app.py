@@ -103,7 +103,11 @@ def create_app(
         before_request=prepare_request,
         before_send=[clear_ended_session_cookie, add_security_headers],
         exception_handlers=exception_handlers(),
-        middleware=[DefineMiddleware(HostCheck, allowed=runtime.settings.allowed_hosts)],
+        middleware=[
+            DefineMiddleware(
+                HostCheck, allowed=runtime.settings.allowed_hosts, traffic=runtime.traffic
+            )
+        ],
         template_config=TemplateConfig(instance=make_engine()),
         openapi_config=openapi_config(_version()),
         request_max_body_size=MAX_BODY_BYTES,

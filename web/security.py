@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from matching.traffic import Traffic
 from web.sessions import SESSION_COOKIE
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -138,15 +139,23 @@ def host_allowed(host_header: str, allowed: Sequence[str]) -> bool:
 
 
 class HostCheck:
-    """Middleware: refuse a request whose ``Host`` is not one of ours (``ForeignHost``)."""
+    """Middleware: refuse a request whose ``Host`` is not one of ours (``ForeignHost``),
+    and count the requests in flight (:class:`~matching.traffic.Traffic`)."""
 
-    def __init__(self, app: ASGIApp, allowed: Sequence[str]) -> None:
+    def __init__(self, app: ASGIApp, allowed: Sequence[str], traffic: Traffic) -> None:
         self.app = app
         self.allowed = tuple(allowed)
+        self.traffic = traffic
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            host = next((v for k, v in scope.get("headers", ()) if k == b"host"), b"")
-            if not host_allowed(host.decode("latin-1"), self.allowed):
-                raise ForeignHost()
-        await self.app(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = next((v for k, v in scope.get("headers", ()) if k == b"host"), b"")
+        if not host_allowed(host.decode("latin-1"), self.allowed):
+            raise ForeignHost()
+        self.traffic.started()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.traffic.finished()

@@ -38,6 +38,10 @@ BROADCAST = intake.BROADCAST_ACTOR
 ACTOR_NAMES = frozenset({PROBE, SEND_MAIL, BROADCAST})
 #: How long one service call may take on the loop (a probe works up to 60 s).
 SERVICE_TIMEOUT_SECONDS = diagnostics.MAX_WORK_SECONDS + 30.0
+#: Before a job starts: the longest wait for the site's requests in flight to finish
+#: (embedded mode, see matching.traffic); under constant load about 20 jobs a second
+#: per worker thread still start.
+GIVE_WAY_SECONDS = 0.05
 
 
 class JobFailed(Exception):
@@ -94,6 +98,7 @@ def declare_actors(
 def run_job(context: JobContext, raw_job_id: str, handler: Handler) -> None:
     """Count an attempt, skip a finished job, run ``handler``; failures keep their class only."""
     job_id = _parse_job_id(raw_job_id)
+    context.runtime.traffic.give_way(GIVE_WAY_SECONDS)
     job = context.bridge.run(outbox.begin_attempt(job_id))
     if job is None:
         log.debug("job %s is done or failed already: skipped", job_id)

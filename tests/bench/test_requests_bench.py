@@ -35,10 +35,12 @@ pytestmark = pytest.mark.slow
 
 def _routes(data_dir: Path) -> set[tuple[str, str]]:
     """(method, path) of every route the site serves, path parameters as ``{}``."""
+    from matching.traffic import Traffic
     from web.app import create_app
 
     # Building the app reads only the settings; nothing starts, nothing is opened.
-    app = create_app(cast(Any, SimpleNamespace(settings=make_settings(data_dir))))
+    stand_in = SimpleNamespace(settings=make_settings(data_dir), traffic=Traffic())
+    app = create_app(cast(Any, stand_in))
     return {
         (method, re.sub(r"\{[^}]*\}", "{}", route.path))
         for route in app.routes

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from litestar import Litestar
+from litestar import Litestar, get
 
-from tests.web.support import SESSION_COOKIE, Account, Client, client_for, log_in
+from matching.runtime import Runtime
+from tests.web.support import SESSION_COOKIE, Account, Client, client_for, log_in, started
+from web.app import create_app
 from web.security import host_allowed, host_name
 
 EXPECTED_HEADERS = (
@@ -141,3 +143,17 @@ def test_host_patterns() -> None:
     assert not host_allowed("evilexample.org", ["*.example.org"])
     assert host_allowed("anything", ["*"])
     assert not host_allowed("", ["localhost"])
+
+
+async def test_requests_in_flight_are_counted_for_the_background_jobs(runtime: Runtime) -> None:
+    @get("/test/in-flight", sync_to_thread=False)
+    def in_flight() -> dict[str, int]:
+        return {"in_flight": runtime.traffic.in_flight}
+
+    app = create_app(runtime, route_handlers=[in_flight])
+    async with started(app), client_for(app) as client:
+        seen = (await client.get("/test/in-flight")).json()
+        refused = await client.get("/test/in-flight", headers={"host": "evil.example"})
+    assert seen == {"in_flight": 1}
+    assert refused.status_code == 400
+    assert runtime.traffic.in_flight == 0

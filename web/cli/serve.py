@@ -9,8 +9,6 @@ import logging
 import socket
 from typing import Any
 
-import anyio
-
 from matching.config import Settings
 from matching.errors import ConfigurationError
 from matching.runtime import close_runtime, open_runtime
@@ -81,7 +79,7 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
         # If it cannot load, the site still serves: previews answer 503 and requests
         # are held back, not broadcast unanonymised.
         try:
-            await anyio.to_thread.run_sync(runtime.scrubber.load)
+            await runtime.scrubber.warm_up()
         except Exception as exc:
             log.warning("the anonymiser did not load (%s)", type(exc).__name__)
 

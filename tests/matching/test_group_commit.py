@@ -1,0 +1,121 @@
+"""Group commit and bulk inserts: units that arrive together share one transaction,
+each caller returns after its own unit committed, a unit that cannot be stored
+fails alone, and rows written in bulk read back exactly as the ORM writes them.
+Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from uuid import UUID
+
+import pytest
+
+from matching import bulk, db, outbox
+from matching.config import Settings
+from matching.group_commit import WriteUnit
+from matching.runtime import Runtime, close_runtime, open_runtime
+from matching.subjects import new_subject, read_subject
+from matching.tables import ContactRequest, OutboxJob, Subject
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    runtime = await open_runtime(settings)
+    yield runtime
+    await close_runtime(runtime)
+
+
+class Dispatched:
+    def __init__(self) -> None:
+        self.calls: list[list[UUID]] = []
+
+    async def __call__(self, job_ids: Sequence[UUID]) -> None:
+        self.calls.append(list(job_ids))
+
+
+def subject_unit(runtime: Runtime, n: int) -> WriteUnit:
+    key, row = new_subject(runtime.vault, "candidate", name=f"Kandidaat {n}", email=f"k{n}@x.nl")
+    job = outbox.job_row("probe", work_seconds=0)
+    return WriteUnit(rows=[(Subject, [row])], keys=[key], jobs=[job])
+
+
+async def test_units_sent_together_share_one_commit_and_all_land(runtime: Runtime) -> None:
+    dispatched = Dispatched()
+    runtime.dispatch = dispatched
+    units = [subject_unit(runtime, n) for n in range(20)]
+    await asyncio.gather(*(runtime.group_commit.write(unit) for unit in units))
+
+    assert len(dispatched.calls) < len(units)  # shared transactions, not one each
+    assert sorted(j for call in dispatched.calls for j in call) == sorted(
+        u.jobs[0]["id"] for u in units
+    )
+    for n, unit in enumerate(units):
+        person = await read_subject(runtime.vault, unit.keys[0].subject_id)
+        assert (person.name, person.email) == (f"Kandidaat {n}", f"k{n}@x.nl")
+    assert await OutboxJob.count() == len(units)
+
+
+async def test_a_unit_that_cannot_be_stored_fails_alone(runtime: Runtime) -> None:
+    good = [subject_unit(runtime, n) for n in range(3)]
+    twin = subject_unit(runtime, 99)
+    duplicate = WriteUnit(rows=twin.rows, keys=[], jobs=[])  # the same primary key again
+    results = await asyncio.gather(
+        *(runtime.group_commit.write(u) for u in (*good, twin, duplicate)),
+        return_exceptions=True,
+    )
+    assert results[:4] == [None, None, None, None]
+    assert isinstance(results[4], Exception)
+    assert await Subject.count() == 4
+    for unit in (*good, twin):
+        await read_subject(runtime.vault, unit.keys[0].subject_id)
+
+
+async def test_a_failed_unit_leaves_no_usable_key_behind(runtime: Runtime) -> None:
+    unit = subject_unit(runtime, 1)
+    await runtime.group_commit.write(unit)
+    again = subject_unit(runtime, 2)
+    broken = WriteUnit(rows=[*again.rows, *unit.rows], keys=again.keys, jobs=[])
+    with pytest.raises(Exception):  # noqa: B017 (the database's own integrity error)
+        await runtime.group_commit.write(broken)
+    assert again.keys[0].subject_id not in runtime.vault.cache
+    assert await Subject.count() == 1
+
+
+async def test_a_caller_inside_a_transaction_is_refused(runtime: Runtime) -> None:
+    unit = subject_unit(runtime, 1)
+    async with db.write_transaction():
+        with pytest.raises(RuntimeError, match="inside a transaction"):
+            await runtime.group_commit.write(unit)
+
+
+async def test_bulk_rows_read_back_as_the_orm_writes_them(runtime: Runtime) -> None:
+    now = datetime.datetime(2026, 11, 29, 12, 30, 15, 123456, tzinfo=datetime.UTC)
+    by_orm, in_bulk = uuid.uuid4(), uuid.uuid4()
+    values = {
+        "candidate_id": uuid.uuid4(),
+        "status": "pending",
+        "topics": ["loopbaan", "burn-out"],
+        "province": None,
+        "motivation": b"\x00\xffbytes",
+        "token_hash": "",
+        "created_at": now,
+    }
+    async with db.write_transaction():
+        await ContactRequest.insert(ContactRequest(id=by_orm, **{**values, "token_hash": "a" * 64}))
+        await bulk.insert(ContactRequest, [{"id": in_bulk, **values, "token_hash": "b" * 64}])
+    rows = await ContactRequest.select().order_by(ContactRequest.token_hash).output(load_json=True)
+    orm, fast = ({k: v for k, v in row.items() if k not in ("id", "token_hash")} for row in rows)
+    assert orm == fast
+    assert fast["topics"] == ["loopbaan", "burn-out"] and fast["created_at"] == now
+    assert fast["language"] == "nl" and fast["draft"] is None  # the columns' defaults
+
+
+async def test_bulk_refuses_unknown_columns_and_a_missing_transaction(runtime: Runtime) -> None:
+    with pytest.raises(RuntimeError):
+        await bulk.insert(Subject, [{"id": uuid.uuid4()}])
+    with pytest.raises(ValueError, match="no column"):
+        async with db.write_transaction():
+            await bulk.insert(Subject, [{"id": uuid.uuid4(), "shoe_size": 44}])

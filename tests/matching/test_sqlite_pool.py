@@ -1,0 +1,108 @@
+"""SQLite on the event loop's thread: a writer held up by another process waits without
+blocking the loop, gives up after the busy timeout, and a connection in an unknown
+state is never handed out again."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from matching import db
+from matching.sqlite_pool import PooledSQLiteEngine
+from matching.tables import WorkerHeartbeat
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[PooledSQLiteEngine]:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'pool.sqlite3'}")
+    assert isinstance(engine, PooledSQLiteEngine)
+    db.bind(engine)
+    await db.start(engine)
+    await db.migrate()
+    yield engine
+    await db.stop(engine)
+
+
+def other_process_writer(engine: PooledSQLiteEngine) -> sqlite3.Connection:
+    """A second connection that takes SQLite's write lock, as another process would."""
+    other = sqlite3.connect(engine.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+async def beat(worker: str) -> None:
+    await WorkerHeartbeat.insert(WorkerHeartbeat(worker_id=worker, mode="embedded"))
+
+
+async def test_a_held_up_write_waits_without_blocking_the_loop(
+    engine: PooledSQLiteEngine,
+) -> None:
+    other = other_process_writer(engine)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    clock = asyncio.create_task(ticker())
+    write = asyncio.create_task(beat("w1"))
+    await asyncio.sleep(0.2)
+    assert not write.done() and ticks >= 10  # waiting, and the loop kept running
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(write, timeout=2)
+    clock.cancel()
+    assert await WorkerHeartbeat.count() == 1
+
+
+async def test_a_write_held_up_past_the_busy_timeout_fails_clearly(
+    engine: PooledSQLiteEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = await engine.borrow()
+    connection._busy_timeout = 0.1
+    engine.give_back(connection, healthy=True)
+    other = other_process_writer(engine)
+    started = time.monotonic()
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await beat("w2")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert 0.1 <= time.monotonic() - started < 2
+
+
+async def test_a_failed_transaction_does_not_return_its_connection(
+    engine: PooledSQLiteEngine,
+) -> None:
+    with pytest.raises(ZeroDivisionError):
+        async with db.write_transaction():
+            await beat("w3")
+            1 / 0  # noqa: B018
+    assert await WorkerHeartbeat.count() == 0  # rolled back
+    async with db.write_transaction():
+        await beat("w4")
+    assert await WorkerHeartbeat.count() == 1
+    pool = engine._pools[asyncio.get_running_loop()]
+    assert all(not c.in_transaction for c in pool.opened)
+
+
+async def test_writes_of_one_process_queue_instead_of_busy_waiting(
+    engine: PooledSQLiteEngine,
+) -> None:
+    async def slow_writer(n: int) -> None:
+        async with db.write_transaction():
+            await beat(f"slow{n}")
+            await asyncio.sleep(0.02)  # holds the write lock across an await
+
+    started = time.monotonic()
+    await asyncio.gather(*(slow_writer(n) for n in range(5)), *(beat(f"fast{n}") for n in range(5)))
+    assert await WorkerHeartbeat.count() == 10
+    assert time.monotonic() - started < 1
