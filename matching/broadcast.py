@@ -163,7 +163,9 @@ def _fitting_sql(topic_count: int, *, any_region: bool) -> str:
     def elements(column: str) -> str:
         if db.is_sqlite():
             return f"json_each({column})"
-        return f"json_array_elements_text({column}) AS e(value)"
+        # Only arrays: json_array_elements_text fails on anything else (json_each does not).
+        array = f"CASE WHEN json_typeof({column}) = 'array' THEN {column} ELSE '[]' END"
+        return f"json_array_elements_text({array}) AS e(value)"
 
     topic_marks = ", ".join("{}" for _ in range(topic_count))
     region = (

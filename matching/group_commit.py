@@ -6,11 +6,13 @@ is not the rows but the commit (each writes the touched pages to the WAL) and th
 queue of writers, one at a time. :class:`GroupCommit` lets every caller hand in
 a :class:`WriteUnit` and wait: units that arrive while a write is queued or
 running go into the next transaction together, which commits once for all of
-them. A caller's ``write`` returns only after its unit has committed (and its
-jobs have gone to the workers), exactly as with its own transaction.
+them. A caller's ``write`` returns only after its unit has committed, exactly as
+with its own transaction; the jobs go to the workers right after the commit.
 
-If a shared transaction fails, every unit of it is written again on its own, so
-one unit that cannot be stored fails alone and the others still commit.
+If a shared transaction fails because of what it holds (a constraint), every unit
+of it is written again on its own, so one unit that cannot be stored fails alone
+and the others still commit. If the database was busy past its timeout, the whole
+batch fails at once: trying each unit again would only wait again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from uuid import UUID
 from piccolo.table import Table
 
 from matching import bulk, db, outbox
+from matching.sqlite_pool import is_busy
 from matching.vault import NewKey
 
 if TYPE_CHECKING:
@@ -79,6 +82,12 @@ class GroupCommit:
         # A caller that gives up (a client that went away) does not cancel the write.
         await asyncio.shield(done)
 
+    async def close(self) -> None:
+        """Wait for the units handed in on this loop to be written (before shut-down)."""
+        queue = self._queues.get(asyncio.get_running_loop())
+        while queue is not None and queue.draining is not None:
+            await asyncio.shield(queue.draining)
+
     async def _drain(self, queue: _Queue) -> None:
         try:
             # Let the requests already under way hand in their units first.
@@ -93,7 +102,7 @@ class GroupCommit:
         try:
             job_ids = await self._commit([unit for unit, _ in batch])
         except Exception as exc:
-            if len(batch) == 1:
+            if len(batch) == 1 or is_busy(exc):
                 self._fail(batch, exc)
                 return
             log.warning("a shared write failed (%s); writing its units alone", type(exc).__name__)

@@ -394,24 +394,28 @@ async def submit(runtime: Runtime, intake: Intake, *, now: datetime.datetime) ->
     key, subject = new_subject(
         runtime.vault, "candidate", name=intake.name, email=intake.email, phone=intake.phone
     )
-    unit = WriteUnit(
-        rows=[
-            (Subject, [subject]),
-            (Consent, consent.rows(key.subject_id, intake.consents, now)),
-            (
-                ContactRequest,
-                [_request_row(key, request_id, intake, token=token, link=link, now=now)],
-            ),
-            (CandidateDetail, _detail_rows(key, request_id, intake)),
-            (CandidateFile, _cv_rows(key, request_id, intake.cv, now)),
-        ],
-        keys=[key],
-        jobs=[
-            outbox.job_row(BROADCAST_ACTOR, request_id=request_id),
-            mail_job(key.subject_id, "request_received", request_id=request_id),
-        ],
-    )
-    await runtime.group_commit.write(unit)
+    try:
+        unit = WriteUnit(
+            rows=[
+                (Subject, [subject]),
+                (Consent, consent.rows(key.subject_id, intake.consents, now)),
+                (
+                    ContactRequest,
+                    [_request_row(key, request_id, intake, token=token, link=link, now=now)],
+                ),
+                (CandidateDetail, _detail_rows(key, request_id, intake)),
+                (CandidateFile, _cv_rows(key, request_id, intake.cv, now)),
+            ],
+            keys=[key],
+            jobs=[
+                outbox.job_row(BROADCAST_ACTOR, request_id=request_id),
+                mail_job(key.subject_id, "request_received", request_id=request_id),
+            ],
+        )
+        await runtime.group_commit.write(unit)
+    except BaseException:
+        runtime.vault.forget_new_keys([key])  # no key of a subject that was never stored
+        raise
     return Submitted(request_id=request_id, token=token)
 
 

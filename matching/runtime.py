@@ -74,5 +74,6 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
 
 
 async def close_runtime(runtime: Runtime) -> None:
+    await runtime.group_commit.close()
     await asyncio.to_thread(runtime.scrubber.close)
     await db.stop(runtime.engine)

@@ -46,7 +46,7 @@ POOL_SIZE = 8
 CONNECTION_PRAGMAS = (
     "PRAGMA foreign_keys = 1",
     "PRAGMA synchronous = NORMAL",
-    "PRAGMA cache_size = -32000",  # KiB: the hot indexes stay in memory
+    "PRAGMA cache_size = -8000",  # KiB per connection: the hot indexes stay in memory
 )
 _READS = ("select", "pragma", "explain")
 #: The first wait after SQLite answered "busy", doubled up to the longest wait.
@@ -79,7 +79,7 @@ class InlineConnection:
             try:
                 return statement()
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                if not is_busy(exc):
                     raise
                 deadline = deadline or time.monotonic() + self._busy_timeout
                 if time.monotonic() >= deadline:
@@ -182,18 +182,28 @@ class PooledSQLiteEngine(SQLiteEngine):
         return await pool.idle.get()
 
     def give_back(self, connection: InlineConnection, *, healthy: bool) -> None:
-        """Return a borrowed connection; one in an unknown state (an error, a
-        transaction left open) is closed instead of being handed out again."""
+        """Return a borrowed connection. One in an unknown state (an error, a transaction
+        left open) is closed instead, and a fresh one takes its place in the pool, so a
+        task already waiting for a connection is not left waiting."""
         pool = self._pools.get(asyncio.get_running_loop())
         pooled = pool is not None and connection in pool.opened
         if pool is not None and pooled and healthy and not connection.in_transaction:
             pool.idle.put_nowait(connection)
             return
+        connection.close()
         if pool is not None and pooled:
             pool.opened.remove(connection)
-        connection.close()
+            try:
+                fresh = self._connect()
+            except sqlite3.Error:
+                return  # the next borrower opens one (and meets the error itself)
+            pool.opened.append(fresh)
+            pool.idle.put_nowait(fresh)
 
     async def get_connection(self) -> InlineConnection:  # type: ignore[override]
+        return self._connect()
+
+    def _connect(self) -> InlineConnection:
         """A connection set up once: foreign keys on, WAL's ``synchronous=NORMAL`` (a
         per-connection setting: without it every commit waits for an fsync), rows as
         dicts, and no busy-wait inside SQLite (see :class:`InlineConnection`)."""
@@ -206,6 +216,14 @@ class PooledSQLiteEngine(SQLiteEngine):
         return InlineConnection(connection, busy_timeout)
 
 
+def is_busy(exc: BaseException) -> bool:
+    """Whether SQLite refused because another connection holds the lock."""
+    return (
+        isinstance(exc, sqlite3.OperationalError)
+        and exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    )
+
+
 class _PooledTransaction(SQLiteTransaction):
     """Piccolo's transaction on a borrowed connection, given back (not closed) after."""
 
@@ -214,6 +232,18 @@ class _PooledTransaction(SQLiteTransaction):
 
     async def get_connection(self) -> InlineConnection:
         return await self.engine.borrow()
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            await self.begin()
+        except BaseException:  # busy past the timeout, or cancelled while waiting
+            self.engine.give_back(self.connection, healthy=False)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
 
     async def __aexit__(
         self,
@@ -225,13 +255,14 @@ class _PooledTransaction(SQLiteTransaction):
             return exception is None
         healthy = False
         try:
+            self.engine.current_transaction.reset(self.context)
             if exception is not None:
-                if not self._rolled_back:
+                # SQLite may have rolled back by itself already (disk full, I/O error).
+                if not self._rolled_back and self.connection.in_transaction:
                     await self.rollback()
             elif not self._committed and not self._rolled_back:
                 await self.commit()
             healthy = True
         finally:
-            self.engine.current_transaction.reset(self.context)
             self.engine.give_back(self.connection, healthy=healthy)
         return exception is None

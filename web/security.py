@@ -154,6 +154,9 @@ class HostCheck:
         host = next((v for k, v in scope.get("headers", ()) if k == b"host"), b"")
         if not host_allowed(host.decode("latin-1"), self.allowed):
             raise ForeignHost()
+        if scope["type"] != "http":  # a long-lived connection is not a request in flight
+            await self.app(scope, receive, send)
+            return
         self.traffic.started()
         try:
             await self.app(scope, receive, send)

@@ -62,12 +62,19 @@ async def test_a_held_up_write_waits_without_blocking_the_loop(
     assert await WorkerHeartbeat.count() == 1
 
 
+def short_busy_timeout(engine: PooledSQLiteEngine, seconds: float) -> None:
+    """Every connection of the pool, and every one opened later, gives up this soon."""
+    pool = engine._pools[asyncio.get_running_loop()]
+    engine.connection_kwargs["timeout"] = seconds
+    for connection in pool.opened:
+        connection._busy_timeout = seconds
+
+
 async def test_a_write_held_up_past_the_busy_timeout_fails_clearly(
-    engine: PooledSQLiteEngine, monkeypatch: pytest.MonkeyPatch
+    engine: PooledSQLiteEngine,
 ) -> None:
-    connection = await engine.borrow()
-    connection._busy_timeout = 0.1
-    engine.give_back(connection, healthy=True)
+    await beat("warm")  # a pooled connection exists
+    short_busy_timeout(engine, 0.1)
     other = other_process_writer(engine)
     started = time.monotonic()
     try:
@@ -77,6 +84,7 @@ async def test_a_write_held_up_past_the_busy_timeout_fails_clearly(
         other.execute("ROLLBACK")
         other.close()
     assert 0.1 <= time.monotonic() - started < 2
+    assert await WorkerHeartbeat.count() == 1
 
 
 async def test_a_failed_transaction_does_not_return_its_connection(
@@ -106,3 +114,24 @@ async def test_writes_of_one_process_queue_instead_of_busy_waiting(
     await asyncio.gather(*(slow_writer(n) for n in range(5)), *(beat(f"fast{n}") for n in range(5)))
     assert await WorkerHeartbeat.count() == 10
     assert time.monotonic() - started < 1
+
+
+async def test_transactions_that_cannot_begin_leave_the_pool_whole(
+    engine: PooledSQLiteEngine,
+) -> None:
+    pool = engine._pools[asyncio.get_running_loop()]
+    for connection in [await engine.borrow() for _ in range(pool.size)]:
+        engine.give_back(connection, healthy=True)
+    short_busy_timeout(engine, 0.01)
+    other = other_process_writer(engine)
+    try:
+        for _ in range(pool.size + 2):  # more failures than the pool has connections
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                async with db.write_transaction():
+                    pass
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert len(pool.opened) == pool.size
+    await asyncio.wait_for(beat("after"), timeout=2)  # nobody waits for a lost connection
+    assert await WorkerHeartbeat.count() == 1
