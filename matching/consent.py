@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
-from matching import bulk
 from matching.errors import ConsentMissing, InvalidInput
 from matching.tables import Consent
 
@@ -115,11 +114,6 @@ def check(given: Iterable[str]) -> frozenset[str]:
     if KEEP_SPECIAL in chosen and SPECIAL not in chosen:
         raise ConsentMissing("keeping employment data needs the consent to use it first")
     return chosen
-
-
-async def record(subject_id: UUID, purposes: Iterable[str], now: datetime.datetime) -> None:
-    """Write one consent row per purpose (call inside the caller's transaction)."""
-    await bulk.insert(Consent, rows(subject_id, purposes, now))
 
 
 def rows(subject_id: UUID, purposes: Iterable[str], now: datetime.datetime) -> list[dict[str, Any]]:
