@@ -8,13 +8,11 @@ writers upgrade their read locks at once).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import logging
 import os
 import sqlite3
-import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -103,26 +101,13 @@ async def write_transaction(engine: Engine | None = None) -> AsyncIterator[Any]:
     if engine.transaction_exists():
         yield engine.current_transaction.get()
         return
-    if isinstance(engine, SQLiteEngine):
+    if isinstance(engine, PooledSQLiteEngine):
         immediate = engine.transaction(transaction_type=TransactionType.immediate)
-        async with _sqlite_writer_lock(engine), immediate as txn:
+        async with engine.writer_lock(), immediate as txn:
             yield txn
         return
     async with engine.transaction() as txn:
         yield txn
-
-
-_writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _sqlite_writer_lock(engine: SQLiteEngine) -> asyncio.Lock:
-    if isinstance(engine, PooledSQLiteEngine):
-        return engine.writer_lock()
-    # A plain engine (a test's): one lock per event loop and database file.
-    per_loop = _writer_locks.setdefault(asyncio.get_running_loop(), {})
-    return per_loop.setdefault(str(engine.path), asyncio.Lock())
 
 
 async def migrate() -> None:

@@ -44,7 +44,8 @@ MAX_UNITS = 64
 @dataclasses.dataclass(frozen=True)
 class WriteUnit:
     """New rows (column name to value) per table, in insertion order, the data keys
-    of new subjects among them, and the outbox jobs to dispatch after the commit."""
+    of new subjects among them, and the outbox jobs to dispatch after the commit.
+    A unit that is not stored has its keys dropped from the vault's cache."""
 
     rows: Sequence[tuple[type[Table], Sequence[Mapping[str, Any]]]]
     keys: Sequence[NewKey] = ()
@@ -69,6 +70,7 @@ class GroupCommit:
         if outbox.in_transaction():
             # The unit commits in a transaction of its own; waiting for it while holding
             # another (and, on SQLite, the writer's place) would wait for ever.
+            self._runtime.vault.forget_new_keys(unit.keys)
             raise RuntimeError("group_commit.write() must not run inside a transaction")
         loop = asyncio.get_running_loop()
         queue = self._queues.get(loop)

@@ -394,7 +394,7 @@ async def submit(runtime: Runtime, intake: Intake, *, now: datetime.datetime) ->
     key, subject = new_subject(
         runtime.vault, "candidate", name=intake.name, email=intake.email, phone=intake.phone
     )
-    try:
+    try:  # until the unit is handed in, its key is ours to drop
         unit = WriteUnit(
             rows=[
                 (Subject, [subject]),
@@ -412,10 +412,10 @@ async def submit(runtime: Runtime, intake: Intake, *, now: datetime.datetime) ->
                 mail_job(key.subject_id, "request_received", request_id=request_id),
             ],
         )
-        await runtime.group_commit.write(unit)
     except BaseException:
         runtime.vault.forget_new_keys([key])  # no key of a subject that was never stored
         raise
+    await runtime.group_commit.write(unit)
     return Submitted(request_id=request_id, token=token)
 
 

@@ -121,9 +121,7 @@ class OutgoingMail:
 
 async def queue_mail(subject_id: UUID, template: str, *, request_id: UUID | None = None) -> UUID:
     """Record a mail job in the caller's transaction; only ids and the template name."""
-    row = mail_job(subject_id, template, request_id=request_id)
-    await outbox.enqueue_rows([row])
-    job_id: UUID = row["id"]
+    (job_id,) = await outbox.enqueue_rows([mail_job(subject_id, template, request_id=request_id)])
     return job_id
 
 
@@ -131,11 +129,8 @@ def mail_job(subject_id: UUID, template: str, *, request_id: UUID | None = None)
     """The outbox row of a mail job (see :func:`matching.outbox.job_row`)."""
     if template not in TEMPLATES:
         raise InvalidInput("unknown mail template")
-    if request_id is None:
-        return outbox.job_row(SEND_MAIL_ACTOR, subject_id=subject_id, template=template)
-    return outbox.job_row(
-        SEND_MAIL_ACTOR, subject_id=subject_id, template=template, request_id=request_id
-    )
+    about = {} if request_id is None else {"request_id": request_id}
+    return outbox.job_row(SEND_MAIL_ACTOR, subject_id=subject_id, template=template, **about)
 
 
 async def compose(

@@ -92,20 +92,20 @@ async def enqueue(actor: str, **ids: object) -> UUID:
     Values must be ids or codes: UUIDs, whole numbers, booleans or id-like strings
     (no spaces, ``@`` or capitals), so no personal value can ride along.
     """
-    row = job_row(actor, **ids)
-    await enqueue_rows([row])
-    job_id: UUID = row["id"]
+    (job_id,) = await enqueue_rows([job_row(actor, **ids)])
     return job_id
 
 
-async def enqueue_rows(rows: Sequence[Mapping[str, Any]]) -> None:
-    """Record jobs made by :func:`job_row` in the caller's transaction."""
+async def enqueue_rows(rows: Sequence[Mapping[str, Any]]) -> list[UUID]:
+    """Record jobs made by :func:`job_row` in the caller's transaction; their ids."""
     if not in_transaction():
         raise RuntimeError("outbox.enqueue() must run inside a transaction (use unit_of_work)")
     await bulk.insert(OutboxJob, rows)
+    job_ids: list[UUID] = [row["id"] for row in rows]
     collected = _collected.get()
     if collected is not None:
-        collected.extend(row["id"] for row in rows)
+        collected.extend(job_ids)
+    return job_ids
 
 
 def job_row(actor: str, **ids: object) -> dict[str, Any]:
