@@ -547,12 +547,7 @@ def serve(port: int) -> int:
     """The server process: what ``coachmatch run --host 127.0.0.1 --port P`` runs.
 
     Settings from the environment, the socket from ``bind_socket``, then ``serve``
-    (migrations, the site, the embedded workers), all as the command does it. One
-    difference: ``bind_socket`` makes its socket without naming the protocol
-    (``proto=0``), so asyncio does not switch Nagle's algorithm off on the
-    connections it accepts (``_set_nodelay`` wants ``IPPROTO_TCP``), and every answer
-    written in two parts (head, then body) waits ~40 ms for the client's delayed
-    ACK. The same descriptor, re-opened so that its protocol is detected, fixes that.
+    (migrations, the site, the embedded workers), all as the command does it.
     """
     import logging
 
@@ -564,8 +559,6 @@ def serve(port: int) -> int:
     )
     settings = Settings.from_environ(os.environ)
     sock = bind_socket("127.0.0.1", port)
-    if sock.proto != socket.IPPROTO_TCP:
-        sock = socket.socket(fileno=sock.detach())
     asyncio.run(serve_site(settings, sock))
     return 0
 

@@ -366,7 +366,8 @@ async def principal(kind: str, account_id: UUID) -> Principal | None:
     if table is None:
         return None
     # Raw SQL, as for the session: it runs before every logged-in request.
-    rows = await table.raw(
+    rows = await db.fetch(
+        table,
         f"SELECT subject_id FROM {table._meta.tablename} WHERE id = {{}} AND active = TRUE",  # noqa: S608
         account_id,
     )

@@ -84,6 +84,21 @@ def current_engine() -> Engine:
     return engine
 
 
+async def fetch(table: type[Table], query: str, *args: Any) -> list[dict[str, Any]]:
+    """The rows of one raw read (``{}`` placeholders), as ``table.raw`` returns them.
+
+    For the statements that run before or inside every request (session, account,
+    accept pre-check): outside a transaction on SQLite the statement goes straight
+    to a pooled connection, skipping piccolo's query building, which costs several
+    times what SQLite needs to answer.
+    """
+    engine = current_engine()
+    if isinstance(engine, PooledSQLiteEngine) and not engine.transaction_exists():
+        return await engine.fetch(query, args)
+    rows: list[dict[str, Any]] = await table.raw(query, *args)
+    return rows
+
+
 def is_sqlite(engine: Engine | None = None) -> bool:
     return isinstance(engine or current_engine(), SQLiteEngine)
 

@@ -3,8 +3,12 @@
 :func:`accept` is one conditional update (``... WHERE id = ? AND status = 'open'
 RETURNING``): however many coaches accept at once, exactly one row changes, for
 exactly one of them. Everyone else gets :class:`~matching.errors.RequestAlreadyMatched`.
-The winner's offers are settled in the same transaction and the candidate's
-e-mail ("coach X accepted") is queued with it.
+The winner's offer is marked accepted in the same transaction, and two jobs are
+queued with it: the candidate's e-mail ("coach X accepted") and
+:func:`settle_offers`, which marks every other coach's offer missed. Those
+offers could be hundreds of rows; writing them after the answer keeps the
+winner's commit short, and nothing waits for them: the feed and every answer to
+a coach look at the request's own status.
 
 Contact details are decrypted only for the winning coach, and every decryption
 is written to the audit log with its purpose and the fields it read.
@@ -17,9 +21,9 @@ import datetime
 from typing import Any
 from uuid import UUID
 
-from matching import agreement, audit, outbox
+from matching import agreement, audit, db, outbox
 from matching.errors import AgreementMissing, AtCapacity, NotFound, NotOpen, RequestAlreadyMatched
-from matching.notifications import queue_mail
+from matching.notifications import mail_job
 from matching.runtime import Runtime
 from matching.subjects import read_subject
 from matching.tables import CandidateDetail, CandidateFile, ContactRequest, Offer
@@ -29,6 +33,7 @@ DETAILS = CandidateDetail._meta.tablename
 FILES = CandidateFile._meta.tablename
 CONTACT_PURPOSE = "match_contact"
 CV_PURPOSE = "match_cv"
+SETTLE_OFFERS_ACTOR = "settle_offers"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,9 +102,6 @@ async def accept(runtime: Runtime, coach_id: UUID, request_id: UUID) -> Contact:
         await Offer.update({Offer.status: "accepted", Offer.answered_at: now}).where(
             (Offer.request_id == request_id) & (Offer.coach_id == coach_id)
         )
-        await Offer.update({Offer.status: "missed"}).where(
-            (Offer.request_id == request_id) & (Offer.status == "offered")
-        )
         await audit.record(
             actor_of(coach_id),
             audit.Action.REQUEST_MATCHED,
@@ -107,8 +109,30 @@ async def accept(runtime: Runtime, coach_id: UUID, request_id: UUID) -> Contact:
             purpose=CONTACT_PURPOSE,
             details={"request_id": request_id, "coach_id": coach_id},
         )
-        await queue_mail(candidate_id, "request_matched", request_id=request_id)
+        await outbox.enqueue_rows(
+            [
+                mail_job(candidate_id, "request_matched", request_id=request_id),
+                outbox.job_row(SETTLE_OFFERS_ACTOR, request_id=request_id),
+            ]
+        )
     return await contact(runtime, coach_id, request_id)
+
+
+async def settle_offers(job_id: UUID, request_id: UUID) -> int:
+    """The job after a match: the other coaches' open offers become ``missed``.
+
+    Idempotent: the update and the job's completion commit together. Returns how many
+    offers changed (0 for a repeated delivery).
+    """
+    async with outbox.completing(job_id) as first:
+        if not first:
+            return 0
+        settled = (
+            await Offer.update({Offer.status: "missed"})
+            .where((Offer.request_id == request_id) & (Offer.status == "offered"))
+            .returning(Offer.id)
+        )
+    return len(settled)
 
 
 # Everything accept checks before writing, in one statement: in a burst of accepts the
@@ -126,8 +150,8 @@ WHERE o.request_id = {} AND o.coach_id = {}
 
 
 async def _check_may_accept(coach_id: UUID, request_id: UUID) -> None:
-    rows = await Offer.raw(
-        _PRECHECK, coach_id, agreement.VERSION, coach_id, coach_id, request_id, coach_id
+    rows = await db.fetch(
+        Offer, _PRECHECK, coach_id, agreement.VERSION, coach_id, coach_id, request_id, coach_id
     )
     if not rows:
         raise NotFound("no such request")

@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+from piccolo.columns.combination import WhereRaw
+
 from anonymiser.generalise import WorkField
 from matching import audit, db, matches
 from matching.errors import InvalidInput, NotFound, NotOpen, RequestAlreadyMatched
@@ -54,6 +56,12 @@ _FEED_COLUMNS = (
     ContactRequest.employment,
     ContactRequest.summary,
     ContactRequest.expires_at,
+)
+
+
+_REQUEST_OPEN = WhereRaw(
+    'EXISTS (SELECT 1 FROM contact_request r WHERE r.id = "offer"."request_id"'
+    " AND r.status = 'open')"
 )
 
 
@@ -180,7 +188,9 @@ async def feed(
     """The coach's open offers, newest first, ``limit`` at a time (``before``: a cursor)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
-    where = (Offer.coach_id == coach_id) & (Offer.status == "offered")
+    # The other coaches' offers of a matched request stay "offered" until the job
+    # after the match settles them (matching.matches): only open requests count.
+    where = (Offer.coach_id == coach_id) & (Offer.status == "offered") & _REQUEST_OPEN
     if before:
         at, offer_id = decode_cursor(before)
         # "<=" first: the index range; the OR only breaks ties (an OR of two ranges would

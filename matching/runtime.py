@@ -20,6 +20,7 @@ from matching.erasure_journal import ErasureJournal
 from matching.group_commit import GroupCommit
 from matching.keyring import load_keyring
 from matching.scrubbing import Scrubber
+from matching.sessions import SessionTouches
 from matching.traffic import Traffic
 from matching.vault import Vault
 
@@ -43,6 +44,8 @@ class Runtime:
     group_commit: GroupCommit = dataclasses.field(init=False, repr=False)
     # The site's requests in flight (counted by web); embedded jobs give way to them.
     traffic: Traffic = dataclasses.field(default_factory=Traffic, repr=False)
+    # Sessions' last-seen times, written in batches (see matching.sessions).
+    session_touches: SessionTouches = dataclasses.field(default_factory=SessionTouches, repr=False)
 
     def __post_init__(self) -> None:
         self.group_commit = GroupCommit(self)
@@ -75,5 +78,6 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
 
 async def close_runtime(runtime: Runtime) -> None:
     await runtime.group_commit.close()
+    await runtime.session_touches.close()
     await asyncio.to_thread(runtime.scrubber.close)
     await db.stop(runtime.engine)

@@ -26,11 +26,16 @@ SQLite allows one writer at a time. Writers of one process queue on the engine's
 transaction): SQLite's own busy-wait backs off in sleeps of up to 100 ms, where
 an asyncio queue hands over at once. Other processes (the command line, external
 workers) still meet the busy timeout.
+
+While a pool is open, its connections leave WAL checkpoints to a thread of the
+engine (:mod:`matching.sqlite_checkpoint`): a checkpoint waits for the disk, and
+on the loop's thread it held every request in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import time
 import weakref
@@ -41,6 +46,8 @@ from typing import Any, TypeVar
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
 
+from matching.sqlite_checkpoint import Checkpointer
+
 T = TypeVar("T")
 POOL_SIZE = 8
 CONNECTION_PRAGMAS = (
@@ -48,6 +55,8 @@ CONNECTION_PRAGMAS = (
     "PRAGMA synchronous = NORMAL",
     "PRAGMA cache_size = -8000",  # KiB per connection: the hot indexes stay in memory
 )
+#: Pooled connections leave checkpoints to the engine's Checkpointer thread.
+POOLED_PRAGMAS = ("PRAGMA wal_autocheckpoint = 0",)
 _READS = ("select", "pragma", "explain")
 #: The first wait after SQLite answered "busy", doubled up to the longest wait.
 FIRST_BUSY_WAIT = 0.001
@@ -107,6 +116,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         super().__init__(*args, **kwargs)
         self._pool_size = pool_size
         self._pools: dict[asyncio.AbstractEventLoop, _Pool] = {}
+        self._checkpointer: Checkpointer | None = None
         # asyncio locks belong to a loop: one per loop that writes.
         self._writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
@@ -114,12 +124,27 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     async def open_pool(self) -> None:
         self._pools.setdefault(asyncio.get_running_loop(), _Pool(self._pool_size))
+        if self._checkpointer is None and self._on_disk():
+            self._checkpointer = Checkpointer(str(self.connection_kwargs["database"]))
+            self._checkpointer.start()
 
     async def close_pool(self) -> None:
         pool = self._pools.pop(asyncio.get_running_loop(), None)
         if pool is not None:
             for connection in pool.opened:
                 connection.close()
+        if not self._pools and self._checkpointer is not None:
+            checkpointer, self._checkpointer = self._checkpointer, None
+            await asyncio.to_thread(checkpointer.stop)
+
+    @property
+    def checkpointer(self) -> Checkpointer | None:
+        """The thread that checkpoints the WAL while a pool is open."""
+        return self._checkpointer
+
+    def _on_disk(self) -> bool:
+        database = str(self.connection_kwargs.get("database", ""))
+        return bool(database) and database != ":memory:" and not database.startswith("file:")
 
     def writer_lock(self) -> asyncio.Lock:
         """The queue of this process's writers on the running loop."""
@@ -147,6 +172,17 @@ class PooledSQLiteEngine(SQLiteEngine):
             return await self._autocommit(query, args or [])
         async with self.writer_lock():
             return await self._autocommit(query, args or [])
+
+    async def fetch(self, query: str, args: Sequence[Any]) -> list[dict[str, Any]]:
+        """A read outside any transaction, straight on a pooled connection.
+
+        ``query`` uses piccolo's ``{}`` placeholders. Values are adapted and columns
+        converted by the adapters and converters piccolo registers with ``sqlite3``,
+        so the rows equal what ``Table.raw`` returns, without building a query
+        object for every call.
+        """
+        rows: list[dict[str, Any]] = await self._autocommit(_qmarks(query), list(args))
+        return rows
 
     async def _autocommit(self, query: str, args: list[Any]) -> Any:
         connection = await self.borrow()
@@ -211,9 +247,15 @@ class PooledSQLiteEngine(SQLiteEngine):
         busy_timeout = float(kwargs.pop("timeout", 5.0))
         connection = sqlite3.connect(**kwargs, timeout=0)
         connection.row_factory = dict_factory
-        for pragma in CONNECTION_PRAGMAS:
+        pragmas = CONNECTION_PRAGMAS + (POOLED_PRAGMAS if self._checkpointer else ())
+        for pragma in pragmas:
             connection.execute(pragma)
         return InlineConnection(connection, busy_timeout)
+
+
+@functools.lru_cache(maxsize=256)
+def _qmarks(query: str) -> str:
+    return query.replace("{}", "?")
 
 
 def is_busy(exc: BaseException) -> bool:

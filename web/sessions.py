@@ -105,7 +105,9 @@ async def current_login(connection: ASGIConnection[Any, Any, Any, Any]) -> Login
 async def _load(runtime: Runtime, session_id: str) -> Login | None:
     settings = runtime.settings
     info = await sessions.load_session(
-        session_id, idle=datetime.timedelta(minutes=settings.session_idle_minutes)
+        session_id,
+        idle=datetime.timedelta(minutes=settings.session_idle_minutes),
+        touches=runtime.session_touches,
     )
     if info is None:
         return None

@@ -24,7 +24,7 @@ import dramatiq
 from dramatiq.broker import Broker
 from dramatiq.middleware import Interrupt
 
-from matching import broadcast, diagnostics, intake, notifications, outbox
+from matching import broadcast, diagnostics, intake, matches, notifications, outbox
 from matching.outbox import Job
 from matching.runtime import Runtime
 from workers.async_bridge import AsyncBridge
@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 PROBE = diagnostics.PROBE_ACTOR
 SEND_MAIL = notifications.SEND_MAIL_ACTOR
 BROADCAST = intake.BROADCAST_ACTOR
-ACTOR_NAMES = frozenset({PROBE, SEND_MAIL, BROADCAST})
+SETTLE_OFFERS = matches.SETTLE_OFFERS_ACTOR
+ACTOR_NAMES = frozenset({PROBE, SEND_MAIL, BROADCAST, SETTLE_OFFERS})
 #: How long one service call may take on the loop (a probe works up to 60 s).
 SERVICE_TIMEOUT_SECONDS = diagnostics.MAX_WORK_SECONDS + 30.0
 #: Before a job starts: the longest wait for the site's requests in flight to finish
@@ -82,10 +83,14 @@ def declare_actors(
     def broadcast_request(job_id: str) -> None:
         run_job(context, job_id, run_broadcast)
 
+    def settle_offers(job_id: str) -> None:
+        run_job(context, job_id, run_settle_offers)
+
     functions: dict[str, Callable[[str], None]] = {
         PROBE: probe,
         SEND_MAIL: send_mail,
         BROADCAST: broadcast_request,
+        SETTLE_OFFERS: settle_offers,
     }
     return {
         name: dramatiq.actor(
@@ -145,6 +150,12 @@ def run_broadcast(context: JobContext, job: Job) -> None:
     """Anonymise the request and offer it to the coaches it fits."""
     request_id = _id_arg(job, "request_id")
     context.bridge.run(broadcast.run(context.runtime, job.id, request_id), SERVICE_TIMEOUT_SECONDS)
+
+
+def run_settle_offers(context: JobContext, job: Job) -> None:
+    """After a match: the other coaches' offers become missed."""
+    request_id = _id_arg(job, "request_id")
+    context.bridge.run(matches.settle_offers(job.id, request_id))
 
 
 def _id_arg(job: Job, name: str) -> UUID:

@@ -25,7 +25,7 @@ from matching.errors import (
     TooManyAttempts,
 )
 from matching.runtime import Runtime, close_runtime, open_runtime
-from matching.tables import Admin, AuditEntry, Coach, LoginThrottle
+from matching.tables import Admin, AuditEntry, Coach, LoginThrottle, WebSession
 
 PASSWORD = "a long enough password"
 EMAIL = "Coach.Person@Example.org"
@@ -310,3 +310,41 @@ async def test_purge_expired_sessions(runtime: Runtime) -> None:
         assert await sessions.purge_expired(idle=idle) == 0
         traveller.shift(datetime.timedelta(minutes=31))
         assert await sessions.purge_expired(idle=idle) == 1
+
+
+async def test_last_seen_times_are_written_together_and_never_late(runtime: Runtime) -> None:
+    await _coach(runtime)
+    logins = [await accounts.log_in(runtime, _attempt()) for _ in range(3)]
+    idle = datetime.timedelta(minutes=30)
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    await WebSession.update({WebSession.last_seen_at: long_ago}, force=True)
+    touches = sessions.SessionTouches(delay=3600)  # written only when asked below
+    before = datetime.datetime.now(datetime.UTC)
+    for login in logins:
+        info = await sessions.load_session(login.session_id, idle=idle, touches=touches)
+        assert info is not None and info.last_seen_at >= before
+    assert touches.pending == 3
+    assert {r["last_seen_at"] for r in await WebSession.select(WebSession.last_seen_at)} == {
+        long_ago
+    }
+    await touches.close()
+    assert touches.pending == 0
+    seen = {r["last_seen_at"] for r in await WebSession.select(WebSession.last_seen_at)}
+    assert len(seen) == 1 and before <= seen.pop() <= datetime.datetime.now(datetime.UTC)
+
+
+async def test_last_seen_times_are_written_after_the_delay(runtime: Runtime) -> None:
+    await _coach(runtime)
+    login = await accounts.log_in(runtime, _attempt())
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    await WebSession.update({WebSession.last_seen_at: long_ago}, force=True)
+    touches = sessions.SessionTouches(delay=0.01)
+    idle = datetime.timedelta(minutes=30)
+    assert await sessions.load_session(login.session_id, idle=idle, touches=touches) is not None
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        [row] = await WebSession.select(WebSession.last_seen_at)
+        if row["last_seen_at"] > long_ago:
+            break
+        await asyncio.sleep(0.01)
+    assert row["last_seen_at"] > long_ago and touches.pending == 0

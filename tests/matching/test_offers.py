@@ -323,3 +323,45 @@ async def test_the_real_flow_from_intake_to_my_matches(runtime: Runtime) -> None
     [listed] = await offers.my_matches(runtime, me.id)
     assert listed.name == "Fenna de Wit"
     assert await offers.feed(runtime, other.id) == []
+
+
+async def test_after_a_match_the_job_settles_the_other_offers_once(runtime: Runtime) -> None:
+    winner, *others = await quick_coaches(runtime, 4)
+    request_id = await open_request(runtime, [winner.id, *(c.id for c in others)])
+    await matches.accept(runtime, winner.id, request_id)
+
+    async def statuses() -> dict[UUID, str]:
+        rows = await Offer.select(Offer.coach_id, Offer.status).where(
+            Offer.request_id == request_id
+        )
+        return {r["coach_id"]: r["status"] for r in rows}
+
+    # The winner's commit leaves the others to the job; no one sees them meanwhile.
+    assert (await statuses())[winner.id] == "accepted"
+    assert {(await statuses())[c.id] for c in others} == {"offered"}
+    for coach in others:
+        assert await offers.feed(runtime, coach.id) == []
+    [job] = (
+        await OutboxJob.select(OutboxJob.id, OutboxJob.args)
+        .where(OutboxJob.actor == matches.SETTLE_OFFERS_ACTOR)
+        .output(load_json=True)
+    )
+    assert job["args"] == {"request_id": str(request_id)}
+
+    assert await matches.settle_offers(job["id"], request_id) == len(others)
+    assert await matches.settle_offers(job["id"], request_id) == 0  # a second delivery
+    assert await statuses() == {
+        winner.id: "accepted",
+        **{c.id: "missed" for c in others},
+    }
+
+
+async def test_a_feed_page_skips_matched_requests_it_has_not_settled(runtime: Runtime) -> None:
+    me, other = await quick_coaches(runtime, 2)
+    older = await open_request(runtime, [me.id], offered_at=T0)
+    matched = await open_request(
+        runtime, [me.id, other.id], offered_at=T0 + datetime.timedelta(minutes=1)
+    )
+    await matches.accept(runtime, other.id, matched)
+    page = await offers.feed(runtime, me.id, limit=1)
+    assert [v.request_id for v in page] == [older]

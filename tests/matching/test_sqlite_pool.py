@@ -135,3 +135,37 @@ async def test_transactions_that_cannot_begin_leave_the_pool_whole(
     assert len(pool.opened) == pool.size
     await asyncio.wait_for(beat("after"), timeout=2)  # nobody waits for a lost connection
     assert await WorkerHeartbeat.count() == 1
+
+
+async def test_pooled_connections_leave_checkpoints_to_a_thread(
+    engine: PooledSQLiteEngine,
+) -> None:
+    connection = await engine.borrow()
+    try:
+        [row] = await connection.execute_fetchall("PRAGMA wal_autocheckpoint")
+    finally:
+        engine.give_back(connection, healthy=True)
+    assert list(row.values()) == [0]
+    checkpointer = engine.checkpointer
+    assert checkpointer is not None
+    for n in range(200):
+        await beat(f"worker-{n}")
+    deadline = time.monotonic() + 10
+    while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert checkpointer.checkpoints > 0
+    await db.stop(engine)
+    assert engine.checkpointer is None and not checkpointer.running
+    await db.start(engine)  # the fixture stops it again
+
+
+async def test_connections_without_a_pool_checkpoint_by_themselves(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'plain.sqlite3'}")
+    assert isinstance(engine, PooledSQLiteEngine)
+    connection = await engine.get_connection()
+    try:
+        [row] = await connection.execute_fetchall("PRAGMA wal_autocheckpoint")
+    finally:
+        connection.close()
+    assert list(row.values()) == [1000]
+    assert engine.checkpointer is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import stat
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from web.cli.serve import settle_heap
 
 pytestmark = pytest.mark.slow
 
@@ -154,3 +157,11 @@ def test_unreadable_key_file_is_a_one_line_error(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "key" in lines[0].lower()
+
+
+async def test_start_up_objects_are_left_out_of_later_full_collections() -> None:
+    try:
+        await settle_heap()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
