@@ -137,6 +137,17 @@ async def migrate() -> None:
         raise ConfigurationError(f"migration failed: {result.message}")
 
 
+async def schema_version() -> str:
+    """The name of the last migration applied (backups record it in their manifest)."""
+    rows = (
+        await Migration.select(Migration.name)
+        .where(Migration.app_name == "matching")
+        .order_by(Migration._meta.primary_key, ascending=False)
+        .limit(1)
+    )
+    return str(rows[0]["name"]) if rows else "none"
+
+
 async def start(engine: Engine) -> None:
     """Open the connection pool (on SQLite: for the running event loop)."""
     if isinstance(engine, PostgresEngine):

@@ -16,6 +16,10 @@ class ConfigurationError(DomainError):
     code = "configuration"
 
 
+class RotationRunning(ConfigurationError):
+    """Another process holds the master key's rotation lock."""
+
+
 class NotFound(DomainError):
     code = "not_found"
 
@@ -127,3 +131,9 @@ class UnknownLink(NotFound):
 
     def __init__(self, message: str = "this private link is not valid (any more)") -> None:
         super().__init__(message)
+
+
+class BackupFailed(DomainError):
+    """A backup could not be made, read or removed; the message names the step, never data."""
+
+    code = "backup_failed"

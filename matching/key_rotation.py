@@ -11,8 +11,10 @@ The steps, each safe to repeat, so a crash anywhere is fixed by running again:
    row updated only ``WHERE kek_id = <the key it was read under>``, so a row
    shredded or re-wrapped meanwhile is left alone. One statement per batch:
    ``UPDATE ... FROM (VALUES ...)`` on SQLite, ``FROM unnest(...)`` on PostgreSQL.
-4. Check that no row is left under another key, then rename ``.next`` over the
-   key file and fsync the folder. Only now is the old key gone.
+4. Check that no row is left under another key, re-wrap the backups' key files
+   (each keeps the old key, which its backup's content needs), then rename
+   ``.next`` over the key file and fsync the folder. Only now is the old key gone
+   from the key file.
 
 The data keys themselves do not change, so no field is re-encrypted and the DEK
 cache stays valid. Only one rotation runs at a time (a lock file beside the key).
@@ -25,13 +27,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from anonymiser.crypto import DecryptionError, KeyWrapper
-from matching import db
+from matching import backup_keys, db
 from matching.errors import ConfigurationError, IntegrityFailure
-from matching.keyring import Keyring
+from matching.keyring import Keyring, read_key_file
 from matching.tables import SubjectKey, VaultSecret
 from matching.vault import KIND_DEK, KIND_SECRET, dek_owner, secret_owner
 
@@ -53,6 +56,7 @@ class RotationReport:
     resumed: bool
     rewrapped_keys: int
     rewrapped_secrets: int
+    rewrapped_backup_keys: int
     duration_seconds: float
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,9 +75,16 @@ class BatchResult:
 
 
 async def rotate_master_key(
-    keyring: Keyring, *, batch_size: int = DEFAULT_BATCH_SIZE
+    keyring: Keyring,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    backup_keys_folder: Path | None = None,
 ) -> RotationReport:
-    """Rotate to a new master key, or finish a rotation that was interrupted."""
+    """Rotate to a new master key, or finish a rotation that was interrupted.
+
+    With ``backup_keys_folder`` the backups' key files are re-wrapped too, and keep
+    the retired key (their content needs it; see :mod:`matching.backup_keys`).
+    """
     if keyring.source != "file":
         raise ConfigurationError(ENVIRONMENT_KEY_MESSAGE)
     _check_batch_size(batch_size)
@@ -93,6 +104,10 @@ async def rotate_master_key(
                 f"{left} wrapped keys could not be re-wrapped (unknown master key or damaged); "
                 f"the rotation is unfinished and {keyring.next_path} is kept"
             )
+        backups = 0
+        if backup_keys_folder is not None and keyring.path is not None:
+            retiring = read_key_file(keyring.path)  # still the old key until the rename
+            backups = backup_keys.rewrap_all(backup_keys_folder, keyring, target, retiring)
         keyring.finish_rotation(target.kek_id)
     return RotationReport(
         old_kek_id=old_kek_id,
@@ -100,6 +115,7 @@ async def rotate_master_key(
         resumed=resumed,
         rewrapped_keys=keys,
         rewrapped_secrets=secrets,
+        rewrapped_backup_keys=backups,
         duration_seconds=round(time.perf_counter() - started, 3),
     )
 

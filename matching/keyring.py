@@ -27,7 +27,7 @@ from pathlib import Path
 from anonymiser.crypto import KeyWrapper, generate_master_key
 from matching.config import Settings, decode_master_key
 from matching.durable import fsync_dir
-from matching.errors import ConfigurationError
+from matching.errors import ConfigurationError, RotationRunning
 
 NEXT_SUFFIX = ".next"
 LOCK_SUFFIX = ".lock"
@@ -113,7 +113,7 @@ class Keyring:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise ConfigurationError("another key rotation is running") from None
+                raise RotationRunning("another key rotation (or a backup) is running") from None
             yield
         finally:
             os.close(fd)

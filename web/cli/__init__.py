@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "web.cli.serve",
     "web.cli.accounts",
     "web.cli.keys",
+    "web.cli.backup",
     "web.cli.audit",
     "web.cli.jobs",
     "web.cli.anonymise",

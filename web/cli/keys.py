@@ -7,6 +7,7 @@ import asyncio
 import json
 from typing import Any
 
+from matching import backup_keys
 from matching.config import Settings
 from matching.errors import ConfigurationError
 from matching.key_rotation import (
@@ -57,7 +58,8 @@ def _rotate(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"coachmatch: {action} master key {report.old_kek_id} -> {report.new_kek_id}: "
             f"re-wrapped {report.rewrapped_keys} data keys and {report.rewrapped_secrets} "
-            f"vault secrets in {report.duration_seconds:.2f} s"
+            f"vault secrets and {report.rewrapped_backup_keys} backup keys in "
+            f"{report.duration_seconds:.2f} s"
         )
     return 0
 
@@ -65,6 +67,10 @@ def _rotate(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(settings: Settings, batch_size: int) -> RotationReport:
     runtime = await open_runtime(settings)
     try:
-        return await rotate_master_key(runtime.vault.keyring, batch_size=batch_size)
+        return await rotate_master_key(
+            runtime.vault.keyring,
+            batch_size=batch_size,
+            backup_keys_folder=backup_keys.folder(settings),
+        )
     finally:
         await close_runtime(runtime)
