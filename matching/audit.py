@@ -82,6 +82,7 @@ class Action(enum.StrEnum):
     KEYS_ROTATED = "keys.rotated"
     BACKUP_CREATED = "backup.created"
     BACKUP_RESTORED = "backup.restored"
+    RESTORE_DRILL = "backup.restore_drill"
     REQUEST_SUBMITTED = "request.submitted"
     REQUEST_HELD = "request.held"
     REQUEST_MATCHED = "request.matched"

@@ -45,9 +45,10 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from anonymiser.crypto import DecryptionError, generate_data_key
 from anonymiser.crypto.stream import open_chunks, seal_chunks
-from matching import backup_keys, db
+from matching import audit, backup_keys, db
 from matching.config import Settings
 from matching.durable import fsync_dir
+from matching.erasure import SYSTEM_ACTOR
 from matching.errors import BackupFailed, NotFound, RotationRunning
 from matching.keyring import Keyring
 
@@ -62,7 +63,7 @@ LEFTOVER_AGE = datetime.timedelta(hours=1)
 READ_BYTES = 1 << 20
 ZLIB_LEVEL = 1  # fast: the snapshot's field values are ciphertext and barely compress
 _KEY_KIND = b"backup-key"
-_ID_SHAPE = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
+_ID_SHAPE = re.compile(r"\d{8}t\d{6}z-[0-9a-f]{6}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,13 +140,13 @@ def _now() -> datetime.datetime:
 
 
 def new_backup_id(now: datetime.datetime) -> str:
-    """Sortable by time, and unique: ``20261130T020000Z-1a2b3c``."""
-    return f"{now.astimezone(datetime.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    """Sortable by time, unique, and an id the audit log accepts: ``20261130t020000z-1a2b3c``."""
+    return f"{now.astimezone(datetime.UTC):%Y%m%dt%H%M%Sz}-{secrets.token_hex(3)}"
 
 
 def check_backup_id(raw: str) -> str:
     if not _ID_SHAPE.fullmatch(raw):
-        raise NotFound("no such backup: an id looks like 20261130T020000Z-1a2b3c")
+        raise NotFound("no such backup: an id looks like 20261130t020000z-1a2b3c")
     return raw
 
 
@@ -159,6 +160,12 @@ async def create_backup(
     now = now or _now()
     schema_version = await db.schema_version()
     manifest: Manifest = await asyncio.to_thread(_create, settings, keyring, now, schema_version)
+    await audit.record(
+        SYSTEM_ACTOR,
+        audit.Action.BACKUP_CREATED,
+        purpose="backup",
+        details={"backup_id": manifest.id, "sealed_bytes": manifest.sealed_bytes},
+    )
     return manifest
 
 
@@ -267,7 +274,7 @@ def _pg_dump(url: str) -> Iterator[Iterator[bytes]]:
     The password travels in ``PGPASSWORD``, not on the command line (where other
     users of the machine could read it in the process list).
     """
-    dsn, password = _without_password(url)
+    dsn, password = without_password(url)
     env = {**os.environ, **({"PGPASSWORD": password} if password else {})}
     command = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--dbname={dsn}"]
     try:
@@ -292,7 +299,7 @@ def _pg_dump(url: str) -> Iterator[Iterator[bytes]]:
         proc.stderr.close()
 
 
-def _without_password(url: str) -> tuple[str, str | None]:
+def without_password(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url)
     if parts.password is None:
         return url, None
@@ -387,6 +394,20 @@ def _unwrap_key(folders: Folders, keyring: Keyring, backup_id: str) -> bytes:
     return keys.backup_key
 
 
+def manifest_of(settings: Settings, backup_id: str) -> Manifest:
+    """The manifest of one backup; :class:`NotFound` for an unknown or malformed id."""
+    manifest = _read_manifest(Folders.of(settings).manifest(check_backup_id(backup_id)))
+    if manifest is None:
+        raise NotFound(f"no such backup: {backup_id}")
+    return manifest
+
+
+def keys_of(settings: Settings, keyring: Keyring, backup_id: str) -> backup_keys.BackupKeys:
+    """The backup's own key and the retired master keys its content needs."""
+    keys, _ = backup_keys.read(Folders.of(settings).key(backup_id), keyring, backup_id)
+    return keys
+
+
 def read_backup(settings: Settings, keyring: Keyring, backup_id: str) -> Iterator[bytes]:
     """The snapshot of a backup, in pieces, checked against its manifest and key.
 
@@ -394,9 +415,7 @@ def read_backup(settings: Settings, keyring: Keyring, backup_id: str) -> Iterato
     pieces somewhere temporary and trusts them only once the iteration completed.
     """
     folders = Folders.of(settings)
-    manifest = _read_manifest(folders.manifest(check_backup_id(backup_id)))
-    if manifest is None:
-        raise NotFound(f"no such backup: {backup_id}")
+    manifest = manifest_of(settings, backup_id)
     key = _unwrap_key(folders, keyring, backup_id)
     try:
         with folders.sealed(backup_id).open("rb") as sealed:

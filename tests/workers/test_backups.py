@@ -137,9 +137,9 @@ async def test_one_backup_command_at_a_time(runtime: Runtime) -> None:
 
 
 def test_the_database_password_stays_off_the_command_line() -> None:
-    dsn, password = backups._without_password("postgresql://app:s%40cret@db.local:5433/coach")
+    dsn, password = backups.without_password("postgresql://app:s%40cret@db.local:5433/coach")
     assert dsn == "postgresql://app@db.local:5433/coach" and password == "s@cret"
-    assert backups._without_password("postgresql://db/x") == ("postgresql://db/x", None)
+    assert backups.without_password("postgresql://db/x") == ("postgresql://db/x", None)
 
 
 async def test_the_command_line(runtime: Runtime, settings: Settings) -> None:

@@ -1,0 +1,485 @@
+"""Restoring a backup without bringing back anyone who was erased since.
+
+:func:`restore_backup` works on a staging copy and touches the live database only
+in its very last step:
+
+1. **Journal.** The erasure journal (a file outside the database and its backups)
+   must verify. A journal that is missing while the live database knows of
+   erasures stops the restore.
+2. **Staging.** The backup is decrypted into a staging database beside the live
+   one (SQLite: a file next to it; PostgreSQL: a new database restored with
+   ``pg_restore``) and migrated to the current schema.
+3. **Keys.** Data keys wrapped by a master key retired since the backup are
+   re-wrapped under the current one (the retired key travels with the backup's
+   own key, see :mod:`matching.backup_keys`).
+4. **Replay.** Every subject the journal names is erased again in staging.
+5. **Verify.** No journaled subject and none of their data keys is left; the
+   audit log's chain verifies; every erasure the staging audit log records is
+   in the journal; SQLite's integrity and foreign-key checks pass.
+6. **Swap.** SQLite: the staging database is copied over the live one with
+   SQLite's backup API, in one transaction, so a kill half-way leaves the live
+   database as it was. PostgreSQL: the live database is renamed away, staging
+   takes its name, the old one is dropped.
+
+Until step 6 the live database is never written. Staging is removed whatever
+happens (a kill leaves it behind; the next restore removes it). The site must be
+stopped first: a restore refuses while a worker has beaten in the last
+:data:`RUNNING_WITHIN`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime
+import os
+import secrets
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
+
+from piccolo.engine.base import Engine
+
+from anonymiser.crypto import KeyWrapper
+from matching import audit, backup_keys, db, key_rotation, subjects
+from matching.config import Settings
+from matching.erasure import (
+    SYSTEM_ACTOR,
+    ErasureService,
+    check_journal_against_audit,
+    still_present,
+)
+from matching.erasure_journal import ErasureJournal, ErasureReason
+from matching.errors import BackupFailed, IntegrityFailure
+from matching.keyring import Keyring
+from matching.runtime import Runtime
+from matching.tables import Subject, WorkerHeartbeat
+from matching.vault import Vault
+from workers import backups
+
+RUNNING_WITHIN = datetime.timedelta(seconds=90)
+STAGING_MARK = ".restore-"
+
+Progress = Callable[[str, float | None], None]
+
+
+def _quiet(step: str, fraction: float | None) -> None:
+    return None
+
+
+@dataclasses.dataclass
+class RestoreReport:
+    """What a restore did, step by step: counts and seconds. No personal data."""
+
+    backup_id: str
+    database: str
+    swapped: bool = False
+    probe_erased: bool | None = None  # restore drills only
+    journal_entries: int = 0
+    subjects_restored: int = 0
+    erased_by_replay: int = 0
+    rewrapped_keys: int = 0
+    audit_entries: int = 0
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @contextlib.contextmanager
+    def step(self, name: str, progress: Progress) -> Iterator[None]:
+        progress(name, None)
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - started, 3)
+        progress(name, 1.0)
+
+
+async def restore_backup(
+    settings: Settings,
+    keyring: Keyring,
+    journal: ErasureJournal,
+    backup_id: str,
+    *,
+    swap: bool = True,
+    probe: UUID | None = None,
+    progress: Progress = _quiet,
+) -> RestoreReport:
+    """Restore ``backup_id`` over the live database (bound when called; bound again
+    when this returns). With ``swap=False`` everything but the last step runs: the
+    restore drill uses that to prove what a restore would bring back."""
+    live = db.current_engine()
+    manifest = backups.manifest_of(settings, backup_id)
+    report = RestoreReport(backup_id=manifest.id, database=manifest.database)
+    keys = backups.keys_of(settings, keyring, manifest.id)
+    with report.step("journal", progress):
+        report.journal_entries = (await asyncio.to_thread(journal.verify)).entries
+        if not journal.path.exists():
+            await check_journal_against_audit(journal)  # JournalMissing if erasures happened
+    if swap:
+        await _refuse_while_running()
+    staging = _Staging.of(settings, manifest)
+    await staging.remove()  # what an earlier, killed restore left
+    try:
+        with report.step("decrypt", progress):
+            await staging.load(
+                backups.read_backup(settings, keyring, manifest.id), manifest, progress
+            )
+        engine = await staging.open()
+        try:
+            await _in_staging(engine, keyring, keys, journal, report=report, progress=progress)
+            if probe is not None:
+                report.probe_erased = not await still_present([probe])
+        finally:
+            await db.stop(engine)
+            db.bind(live)
+        if swap:
+            with report.step("swap", progress):
+                await staging.swap_into(live)
+            report.swapped = True
+            await audit.record(
+                SYSTEM_ACTOR,
+                audit.Action.BACKUP_RESTORED,
+                purpose="backup",
+                details={
+                    "backup_id": manifest.id,
+                    "erased_by_replay": report.erased_by_replay,
+                    "journal_entries": report.journal_entries,
+                },
+            )
+            # The restore rewound the audit log on purpose: anchor its new head.
+            await audit.verify_with_anchor(audit.anchor_path(settings.data_dir), reset=True)
+    finally:
+        await staging.remove()
+    return report
+
+
+async def _in_staging(
+    engine: Engine,
+    keyring: Keyring,
+    keys: backup_keys.BackupKeys,
+    journal: ErasureJournal,
+    *,
+    report: RestoreReport,
+    progress: Progress,
+) -> None:
+    with report.step("migrate", progress):
+        await db.migrate()
+    with report.step("keys", progress):
+        report.rewrapped_keys = await _rewrap_retired(keyring, keys)
+    vault = Vault(keyring)
+    with report.step("replay", progress):
+        report.subjects_restored = int(await _count_subjects())
+        report.erased_by_replay = await ErasureService(journal=journal, vault=vault).replay()
+    with report.step("verify", progress):
+        erased = await asyncio.to_thread(journal.erased_ids)
+        left = await still_present(erased)
+        if left:
+            raise IntegrityFailure(
+                f"{len(left)} erased subjects are still in the restored data; nothing was swapped"
+            )
+        chain = await audit.verify_chain()
+        if not chain.ok:
+            raise IntegrityFailure(
+                f"the restored audit log does not verify at entry {chain.first_bad_seq} "
+                f"({chain.problem}); nothing was swapped"
+            )
+        report.audit_entries = chain.entries
+        await check_journal_against_audit(journal)
+        if isinstance(engine, db.PooledSQLiteEngine):
+            await _sqlite_checks(engine)
+
+
+async def _count_subjects() -> int:
+    return int(await Subject.count())
+
+
+class _RestoreKeyring(Keyring):
+    """The current keys plus the retired ones a backup brought, for re-wrapping."""
+
+    def __init__(self, keyring: Keyring, retired: Iterable[KeyWrapper]) -> None:
+        super().__init__(keyring.current, keyring.next)
+        self._retired = {wrapper.kek_id: wrapper for wrapper in retired}
+
+    def get(self, kek_id: str) -> KeyWrapper | None:
+        return super().get(kek_id) or self._retired.get(kek_id)
+
+
+async def _rewrap_retired(keyring: Keyring, keys: backup_keys.BackupKeys) -> int:
+    if not keys.retired:
+        return 0
+    ring = _RestoreKeyring(keyring, keys.retired_wrappers())
+    target = keyring.current
+    await key_rotation.rewrap_secrets(ring, target)
+    done = await key_rotation.rewrap_data_keys(ring, target)
+    left = await key_rotation.count_wrapped_by_others(target.kek_id)
+    if left:
+        raise IntegrityFailure(
+            f"{left} data keys in the backup are wrapped by a master key that is gone"
+        )
+    return done
+
+
+async def _sqlite_checks(engine: db.PooledSQLiteEngine) -> None:
+    connection = await engine.borrow()
+    try:
+        [integrity] = await connection.execute_fetchall("PRAGMA integrity_check")
+        broken = await connection.execute_fetchall("PRAGMA foreign_key_check")
+    finally:
+        engine.give_back(connection, healthy=True)
+    if list(integrity.values()) != ["ok"] or broken:
+        raise IntegrityFailure("the restored SQLite database fails its integrity check")
+
+
+async def _refuse_while_running() -> None:
+    since = datetime.datetime.now(datetime.UTC) - RUNNING_WITHIN
+    beating = await WorkerHeartbeat.count().where(WorkerHeartbeat.seen_at > since)
+    if beating:
+        raise BackupFailed(
+            "the site or its workers are running (a worker reported in the last "
+            f"{int(RUNNING_WITHIN.total_seconds())} s): stop them before restoring"
+        )
+
+
+# -- staging databases ---------------------------------------------------------------------
+
+
+class _Staging:
+    """Where a backup is unpacked, checked and replayed before it may replace the live data."""
+
+    @staticmethod
+    def of(settings: Settings, manifest: backups.Manifest) -> _Staging:
+        if manifest.database == "sqlite":
+            if not settings.is_sqlite:
+                raise BackupFailed("this is a SQLite backup; the live database is PostgreSQL")
+            return _SqliteStaging(db.sqlite_path(settings.database_url), manifest.id)
+        if settings.is_sqlite:
+            raise BackupFailed("this is a PostgreSQL backup; the live database is SQLite")
+        return _PostgresStaging(settings.database_url, manifest.id)
+
+    async def remove(self) -> None:
+        raise NotImplementedError
+
+    async def load(
+        self, pieces: Iterator[bytes], manifest: backups.Manifest, progress: Progress
+    ) -> None:
+        raise NotImplementedError
+
+    async def open(self) -> Engine:
+        raise NotImplementedError
+
+    async def swap_into(self, live: Engine) -> None:
+        raise NotImplementedError
+
+
+def _counting(
+    pieces: Iterator[bytes], total: int, step: str, progress: Progress
+) -> Iterator[bytes]:
+    done = 0
+    for piece in pieces:
+        done += len(piece)
+        progress(step, min(done / total, 1.0) if total else None)
+        yield piece
+
+
+class _SqliteStaging(_Staging):
+    def __init__(self, live: Path, backup_id: str) -> None:
+        self.live = live
+        self.path = live.with_name(f"{live.name}{STAGING_MARK}{backup_id}")
+
+    async def remove(self) -> None:
+        for leftover in self.live.parent.glob(f"{self.live.name}{STAGING_MARK}*"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+    async def load(
+        self, pieces: Iterator[bytes], manifest: backups.Manifest, progress: Progress
+    ) -> None:
+        def write() -> None:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                for piece in _counting(pieces, manifest.plain_bytes, "decrypt", progress):
+                    out.write(piece)
+
+        await asyncio.to_thread(write)
+
+    async def open(self) -> Engine:
+        engine = db.make_engine(f"sqlite:///{self.path}")
+        db.bind(engine)
+        await db.start(engine)
+        return engine
+
+    async def swap_into(self, live: Engine) -> None:
+        """One SQLite backup-API copy from staging onto the live file: the live
+        database changes in a single transaction, or not at all."""
+
+        def copy() -> None:
+            source = sqlite3.connect(self.path)
+            try:
+                target = sqlite3.connect(self.live, timeout=30)
+                try:
+                    source.backup(target)
+                finally:
+                    target.close()
+            finally:
+                source.close()
+
+        await db.stop(live)  # no pooled connection of ours may hold the old pages
+        try:
+            await asyncio.to_thread(copy)
+        except sqlite3.Error as exc:
+            raise BackupFailed(
+                f"the live database could not be replaced ({type(exc).__name__}); it is unchanged"
+            ) from None
+        finally:
+            await db.start(live)
+
+
+class _PostgresStaging(_Staging):
+    def __init__(self, url: str, backup_id: str) -> None:
+        parts = urlsplit(url)
+        self.live_name = parts.path.lstrip("/")
+        tag = backup_id[-6:]  # the id's random part: names stay within 63 characters
+        self.prefix = f"{self.live_name[:40]}_restore_"
+        self.name = f"{self.prefix}{tag}"
+        self.old_name = f"{self.live_name[:40]}_replaced_{tag}"
+        self.staging_url = urlunsplit(parts._replace(path=f"/{self.name}"))
+        self.admin_url = urlunsplit(parts._replace(path="/postgres"))
+
+    async def _admin(self, *statements: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    async def remove(self) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", self.prefix
+            )
+            for row in rows:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    async def load(
+        self, pieces: Iterator[bytes], manifest: backups.Manifest, progress: Progress
+    ) -> None:
+        await self._admin(f'CREATE DATABASE "{self.name}"')
+        dsn, password = backups.without_password(self.staging_url)
+        env = {**os.environ, **({"PGPASSWORD": password} if password else {})}
+        command = [
+            "pg_restore",
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            f"--dbname={dsn}",
+        ]
+
+        def run() -> None:
+            # A fixed program and options; the URL comes from the operator's settings.
+            proc = subprocess.Popen(  # noqa: S603
+                command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+            )
+            assert proc.stdin is not None and proc.stderr is not None
+            try:
+                for piece in _counting(pieces, manifest.plain_bytes, "decrypt", progress):
+                    proc.stdin.write(piece)
+                proc.stdin.close()
+                error = proc.stderr.read()
+                if proc.wait() != 0:
+                    last = error.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+                    raise BackupFailed(f"pg_restore failed: {last[0][:200]}")
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+
+        try:
+            await asyncio.to_thread(run)
+        except BrokenPipeError:
+            raise BackupFailed("pg_restore stopped reading the backup") from None
+
+    async def open(self) -> Engine:
+        engine = db.make_engine(self.staging_url)
+        db.bind(engine)
+        await db.start(engine)
+        return engine
+
+    async def swap_into(self, live: Engine) -> None:
+        """Rename live away, staging in; the old database is dropped afterwards."""
+        await db.stop(live)
+        try:
+            await self._admin(
+                f'ALTER DATABASE "{self.live_name}" RENAME TO "{self.old_name}"',
+            )
+        except Exception as exc:
+            await db.start(live)
+            raise BackupFailed(
+                f"the live database could not be renamed ({type(exc).__name__}): "
+                "is another program connected to it? It is unchanged"
+            ) from None
+        try:
+            await self._admin(f'ALTER DATABASE "{self.name}" RENAME TO "{self.live_name}"')
+        except Exception:
+            await self._admin(f'ALTER DATABASE "{self.old_name}" RENAME TO "{self.live_name}"')
+            await db.start(live)
+            raise
+        await self._admin(f'DROP DATABASE IF EXISTS "{self.old_name}" WITH (FORCE)')
+        await db.start(live)
+
+
+# -- the drill -----------------------------------------------------------------------------
+
+
+async def restore_drill(runtime: Runtime, *, progress: Progress = _quiet) -> RestoreReport:
+    """Back up, erase a probe subject, restore into staging, prove the probe stays erased.
+
+    Everything a restore does runs, except the swap: the live database keeps serving
+    (the drill does not need the site stopped). The outcome goes to the audit log
+    (``backup.restore_drill``), where the admin dashboard reads the last one.
+    """
+    settings, keyring = runtime.settings, runtime.vault.keyring
+    token = secrets.token_hex(6)
+    probe = await subjects.create_subject(
+        runtime.vault,
+        "candidate",
+        name=f"Drill Probe {token}",
+        email=f"drill-{token}@example.invalid",
+    )
+    manifest = await backups.create_backup(settings, keyring)
+    await runtime.erasure.erase(probe, reason=ErasureReason.RESTORE_DRILL, actor=SYSTEM_ACTOR)
+    try:
+        report = await restore_backup(
+            settings,
+            keyring,
+            runtime.journal,
+            manifest.id,
+            swap=False,
+            probe=probe,
+            progress=progress,
+        )
+    except Exception as exc:
+        await _record_drill(manifest.id, ok=False, problem=type(exc).__name__)
+        raise
+    await _record_drill(manifest.id, ok=bool(report.probe_erased), problem=None)
+    return report
+
+
+async def _record_drill(backup_id: str, *, ok: bool, problem: str | None) -> None:
+    details: dict[str, Any] = {"backup_id": backup_id, "ok": ok}
+    if problem:
+        details["problem"] = problem
+    await audit.record(SYSTEM_ACTOR, audit.Action.RESTORE_DRILL, purpose="backup", details=details)
