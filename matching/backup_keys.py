@@ -20,13 +20,11 @@ import base64
 import binascii
 import dataclasses
 import json
-import os
-import secrets
 from pathlib import Path
 
 from anonymiser.crypto import DecryptionError, KeyWrapper, kek_id
 from matching.config import Settings
-from matching.durable import fsync_dir
+from matching.durable import replace_private
 from matching.errors import BackupFailed, NotFound
 from matching.keyring import Keyring
 
@@ -71,18 +69,9 @@ def write(path: Path, wrapper: KeyWrapper, backup_id: str, keys: BackupKeys) -> 
         },
         sort_keys=True,
     ).encode()
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
+        replace_private(path, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise BackupFailed(f"cannot write the key of backup {backup_id}: {exc.strerror}") from None
 
 

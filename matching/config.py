@@ -49,6 +49,11 @@ class Settings:
     cv_max_bytes: int = 5 * 1024 * 1024
     # Anonymiser processes beside the event loop (0: a thread of this process).
     anonymiser_processes: int = 1
+    # Retention: the notice before erasure after two years of inactivity, in days.
+    retention_notice_days: int = 30
+    # Periodic tasks (expiry, retention, backups) in the worker hosts; off only for tests
+    # and for installations that run `coachmatch retention run` / `backup create` by cron.
+    scheduler: bool = True
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -104,6 +109,13 @@ class Settings:
                 "ANONYMISER_PROCESSES",
                 minimum=0,
             ),
+            retention_notice_days=_int(
+                get("RETENTION_NOTICE_DAYS"),
+                cls.retention_notice_days,
+                "RETENTION_NOTICE_DAYS",
+                minimum=0,
+            ),
+            scheduler=get("SCHEDULER", "on").lower() not in {"0", "off", "false", "no"},
             debug=get("DEBUG").lower() in {"1", "true", "yes"},
         )
         settings.validate()

@@ -20,7 +20,8 @@ and says so (``already_erased``). A journaled subject that still has rows (a
 crash between the steps, or rows restored from a backup) is erased again
 without a second journal entry.
 
-Tables holding a subject's data add their deletion to :func:`_delete_rows`.
+Tables holding a subject's data add their deletion to
+:meth:`ErasureService._delete_chunk` (or :func:`_delete_owned`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
+
+from piccolo.table import Table
 
 from matching import audit, db
 from matching.audit import Action
@@ -55,7 +59,7 @@ from matching.vault import Vault
 
 SYSTEM_ACTOR = "system"
 REPLAY_PURPOSE = "journal_replay"
-LOOKUP_CHUNK = 500
+LOOKUP_CHUNK = 2000  # ids per statement: well below SQLite's 32,766 parameters
 ERASURE_LOCK_CLASS = 0x6572  # "er": first key of the per-subject advisory lock
 
 T = TypeVar("T")
@@ -83,28 +87,49 @@ class ErasureService:
         """Erase one subject: journal first (fsynced), then key and rows in one transaction."""
         if not isinstance(subject_id, UUID):
             raise InvalidInput("subject_id must be a UUID")
+        [result] = await self.erase_many([subject_id], reason=reason, actor=actor)
+        return result
+
+    async def erase_many(
+        self, subject_ids: Sequence[UUID], *, reason: str, actor: str
+    ) -> list[ErasureResult]:
+        """Erase several subjects as :meth:`erase` does one: one journal write (one
+        fsync) for all, then one transaction; an audit entry for each subject."""
+        if not all(isinstance(subject_id, UUID) for subject_id in subject_ids):
+            raise InvalidInput("subject_id must be a UUID")
+        ids = list(dict.fromkeys(subject_ids))
         reason, actor = check_reason(reason), check_actor(actor)
-        seq, appended = await asyncio.to_thread(
-            self._journal.append_once, subject_id, reason, actor
-        )
+        journaled = await asyncio.to_thread(self._journal.append_many_once, ids, reason, actor)
         async with db.write_transaction():
-            deleted = await self._delete_rows(subject_id)
-            audit_seq = None
-            if appended or deleted:
-                audit_seq = await audit.record(
-                    actor,
-                    Action.SUBJECT_ERASED,
-                    subject_id=subject_id,
-                    purpose=reason,
-                    details={"journal_seq": seq, "rows": deleted},
-                )
-        return ErasureResult(
-            subject_id=subject_id,
-            journal_seq=seq,
-            already_erased=not appended and not deleted,
-            rows_deleted=deleted,
-            audit_seq=audit_seq,
-        )
+            deleted = await self._delete_rows_many(ids)
+            audited = [
+                (subject_id, seq, deleted.get(subject_id, 0))
+                for subject_id, (seq, appended) in zip(ids, journaled, strict=True)
+                if appended or deleted.get(subject_id, 0)
+            ]
+            seqs = await audit.record_many(
+                [
+                    audit.Entry(
+                        actor,
+                        Action.SUBJECT_ERASED,
+                        subject_id,
+                        reason,
+                        {"journal_seq": seq, "rows": rows},
+                    )
+                    for subject_id, seq, rows in audited
+                ]
+            )
+        audit_seq = {subject_id: n for (subject_id, _, _), n in zip(audited, seqs, strict=True)}
+        return [
+            ErasureResult(
+                subject_id=subject_id,
+                journal_seq=seq,
+                already_erased=not appended and not deleted.get(subject_id, 0),
+                rows_deleted=deleted.get(subject_id, 0),
+                audit_seq=audit_seq.get(subject_id),
+            )
+            for subject_id, (seq, appended) in zip(ids, journaled, strict=True)
+        ]
 
     async def replay(self, entries: Iterable[JournalEntry | UUID] | None = None) -> int:
         """Erase, without journaling again, every journaled subject the database holds.
@@ -117,76 +142,120 @@ class ErasureService:
         erased = 0
         for chunk in _chunks(entries, LOOKUP_CHUNK):
             wanted = {_id_of(item): item for item in chunk}
-            for subject_id in sorted(await still_present(wanted)):
-                erased += await self._erase_again(subject_id, wanted[subject_id])
+            present = sorted(await still_present(wanted))
+            if present:
+                erased += await self._erase_again(present, wanted)
         return erased
 
-    async def _erase_again(self, subject_id: UUID, origin: JournalEntry | UUID) -> bool:
-        details: dict[str, Any] = {"replay": True}
-        purpose = REPLAY_PURPOSE
-        if isinstance(origin, JournalEntry):
-            details["journal_seq"], purpose = origin.seq, origin.reason
+    async def _erase_again(
+        self, subject_ids: Sequence[UUID], origins: Mapping[UUID, JournalEntry | UUID]
+    ) -> int:
         async with db.write_transaction():
-            details["rows"] = await self._delete_rows(subject_id)
-            if not details["rows"]:  # erased meanwhile by someone else
-                return False
-            await audit.record(
-                SYSTEM_ACTOR,
-                Action.SUBJECT_ERASED,
-                subject_id=subject_id,
-                purpose=purpose,
-                details=details,
+            deleted = await self._delete_rows_many(subject_ids)
+            entries = [
+                _replay_entry(subject_id, origins[subject_id], deleted[subject_id])
+                for subject_id in subject_ids
+                if deleted.get(subject_id)  # else erased meanwhile by someone else
+            ]
+            await audit.record_many(entries)
+        return len(entries)
+
+    async def _delete_rows_many(self, subject_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """Shred the data keys and delete every row of these subjects, in the caller's
+        transaction; how many rows each had (0: nothing was left)."""
+        counts: Counter[UUID] = Counter()
+        for chunk in _chunks(subject_ids, LOOKUP_CHUNK):
+            ids = list(chunk)
+            for subject_id in sorted(ids):
+                await _lock_subject(subject_id)
+            counts.update(await self._delete_chunk(ids))
+        return dict(counts)
+
+    async def _delete_chunk(self, ids: list[UUID]) -> Counter[UUID]:
+        counts: Counter[UUID] = Counter()
+        keys = await _for(SubjectKey, "SELECT subject_id FROM subject_key WHERE subject_id", ids)
+        counts.update(_uuid(row["subject_id"]) for row in keys)
+        await self._vault.shred_many(ids)
+        accounts: dict[str, dict[UUID, UUID]] = {}
+        for name, table in (("coach", Coach), ("admin", Admin)):
+            rows = await _for(
+                table,
+                f"DELETE FROM {table._meta.tablename} WHERE subject_id",  # noqa: S608
+                ids,
+                returning="id, subject_id",
             )
-        return True
-
-    async def _delete_rows(self, subject_id: UUID) -> int:
-        """Shred the data key and delete every row of the subject; return the row count."""
-        await _lock_subject(subject_id)
-        keys = await SubjectKey.count().where(SubjectKey.subject_id == subject_id)
-        await self._vault.shred(subject_id)
-        coaches = await Coach.delete().where(Coach.subject_id == subject_id).returning(Coach.id)
-        admins = await Admin.delete().where(Admin.subject_id == subject_id).returning(Admin.id)
-        principals = [row["id"] for row in (*coaches, *admins)]
-        sessions: list[Any] = []
-        if principals:
-            sessions = (
-                await WebSession.delete()
-                .where(WebSession.principal_id.is_in(principals))
-                .returning(WebSession.id_hash)
+            accounts[name] = {_uuid(row["id"]): _uuid(row["subject_id"]) for row in rows}
+            counts.update(accounts[name].values())
+        owner = {**accounts["coach"], **accounts["admin"]}
+        if owner:
+            sessions = await _for(
+                WebSession,
+                "DELETE FROM web_session WHERE principal_id",
+                list(owner),
+                returning="principal_id",
             )
-        owned = await _delete_owned(subject_id, [row["id"] for row in coaches])
-        subjects = await Subject.delete().where(Subject.id == subject_id).returning(Subject.id)
-        return int(keys) + len(coaches) + len(admins) + len(sessions) + owned + len(subjects)
+            counts.update(owner[_uuid(row["principal_id"])] for row in sessions)
+        counts.update(await _delete_owned(ids, accounts["coach"]))
+        subjects = await _for(Subject, "DELETE FROM data_subject WHERE id", ids, returning="id")
+        counts.update(_uuid(row["id"]) for row in subjects)
+        return counts
 
 
-async def _delete_owned(subject_id: UUID, coach_ids: list[Any]) -> int:
-    """Rows that belong to the subject: a candidate's requests and everything under them,
-    a coach's offers and agreements. Requests a coach won keep only the coach's id."""
-    requests = (
-        await ContactRequest.delete()
-        .where(ContactRequest.candidate_id == subject_id)
-        .returning(ContactRequest.id)
+async def _for(
+    table: Any, statement: str, ids: Sequence[UUID], *, returning: str = ""
+) -> list[dict[str, Any]]:
+    """``statement`` (ending in the column compared) for every id at once."""
+    tail = f" RETURNING {returning}" if returning else ""
+    return await db.for_ids(table, f"{statement} {{ids}}{tail}", ids)
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _replay_entry(subject_id: UUID, origin: JournalEntry | UUID, rows: int) -> audit.Entry:
+    details: dict[str, Any] = {"replay": True, "rows": rows}
+    purpose = REPLAY_PURPOSE
+    if isinstance(origin, JournalEntry):
+        details["journal_seq"], purpose = origin.seq, origin.reason
+    return audit.Entry(SYSTEM_ACTOR, Action.SUBJECT_ERASED, subject_id, purpose, details)
+
+
+async def _delete_owned(ids: list[UUID], coaches: Mapping[UUID, UUID]) -> Counter[UUID]:
+    """Rows that belong to the subjects: candidates' requests and everything under them,
+    coaches' offers and agreements. Requests a coach won keep only the coach's id."""
+    counts: Counter[UUID] = Counter()
+    requests = await _for(
+        ContactRequest,
+        "DELETE FROM contact_request WHERE candidate_id",
+        ids,
+        returning="id, candidate_id",
     )
-    deleted = len(requests)
-    request_ids = [row["id"] for row in requests]
-    if request_ids:
-        deleted += len(
-            await Offer.delete().where(Offer.request_id.is_in(request_ids)).returning(Offer.id)
+    candidate_of = {_uuid(row["id"]): _uuid(row["candidate_id"]) for row in requests}
+    counts.update(candidate_of.values())
+    offers = await _for(
+        Offer, "DELETE FROM offer WHERE request_id", list(candidate_of), returning="request_id"
+    )
+    counts.update(candidate_of[_uuid(row["request_id"])] for row in offers)
+    subject_tables: tuple[type[Table], ...] = (Consent, CandidateDetail, CandidateFile)
+    for table in subject_tables:
+        rows = await _for(
+            table,
+            f"DELETE FROM {table._meta.tablename} WHERE subject_id",  # noqa: S608
+            ids,
+            returning="subject_id",
         )
-    for table in (Consent, CandidateDetail, CandidateFile):
-        deleted += len(
-            await table.delete().where(table.subject_id == subject_id).returning(table.id)
+        counts.update(_uuid(row["subject_id"]) for row in rows)
+    coach_tables: tuple[type[Table], ...] = (Offer, CoachAgreement)
+    for table in coach_tables:
+        rows = await _for(
+            table,
+            f"DELETE FROM {table._meta.tablename} WHERE coach_id",  # noqa: S608
+            list(coaches),
+            returning="coach_id",
         )
-    if coach_ids:
-        deleted += len(
-            await Offer.delete().where(Offer.coach_id.is_in(coach_ids)).returning(Offer.id)
-        )
-        deleted += len(
-            await CoachAgreement.delete()
-            .where(CoachAgreement.coach_id.is_in(coach_ids))
-            .returning(CoachAgreement.id)
-        )
-    return deleted
+        counts.update(coaches[_uuid(row["coach_id"])] for row in rows)
+    return counts
 
 
 async def _lock_subject(subject_id: UUID) -> None:
@@ -207,9 +276,10 @@ async def still_present(subject_ids: Iterable[UUID]) -> set[UUID]:
     for chunk in _chunks(subject_ids, LOOKUP_CHUNK):
         ids = list(chunk)
         for column in (Subject.id, SubjectKey.subject_id, Coach.subject_id, Admin.subject_id):
-            table = column._meta.table
-            rows = await table.select(column).where(column.is_in(ids))
-            found.update(UUID(str(row[column._meta.name])) for row in rows)
+            table, name = column._meta.table, column._meta.name
+            query = f"SELECT {name} FROM {table._meta.tablename} WHERE {name}"  # noqa: S608
+            rows = await _for(table, query, ids)
+            found.update(_uuid(row[name]) for row in rows)
     return found
 
 

@@ -37,7 +37,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from uuid import UUID
 
@@ -151,37 +151,65 @@ class ErasureJournal:
         seq, entry = self._append(subject_id, reason, actor, once=True)
         return seq, entry is not None
 
+    def append_many_once(
+        self, subject_ids: Sequence[UUID], reason: str, actor: str
+    ) -> list[tuple[int, bool]]:
+        """:meth:`append_once` for many subjects, with one write and one fsync:
+        ``(seq, appended)`` for each, in order (a retention run erases thousands)."""
+        return [
+            (seq, entry is not None)
+            for seq, entry in self._append_all(subject_ids, reason, actor, once=True)
+        ]
+
     def _append(
         self, subject_id: UUID, reason: str, actor: str, *, once: bool
     ) -> tuple[int, JournalEntry | None]:
-        if not isinstance(subject_id, UUID):
+        [result] = self._append_all([subject_id], reason, actor, once=once)
+        return result
+
+    def _append_all(
+        self, subject_ids: Sequence[UUID], reason: str, actor: str, *, once: bool
+    ) -> list[tuple[int, JournalEntry | None]]:
+        if not all(isinstance(subject_id, UUID) for subject_id in subject_ids):
             raise InvalidInput("subject_id must be a UUID")
         reason, actor = check_reason(reason), check_actor(actor)
         self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         with self._mutex, _locked(os.open(self._path, flags, 0o600), fcntl.LOCK_EX) as fd:
             size = self._catch_up(fd)
-            if once and subject_id in self._index:
-                return self._index[subject_id], None
             head = self._cursor
-            entry = JournalEntry(
-                seq=head.seq + 1,
-                at=datetime.datetime.now(datetime.UTC),
-                subject_id=subject_id,
-                reason=reason,
-                actor=actor,
-                prev=head.hash,
-                hash="",
-            )
-            entry = dataclasses.replace(entry, hash=entry_hash(entry))
-            line = entry.line()
-            write_all(fd, line)
-            os.fsync(fd)
-            if size == 0:  # a new file: make its directory entry durable too
-                fsync_dir(self._path.parent)
-            self._cursor = head.advanced(entry, len(line))
-            self._index.setdefault(subject_id, entry.seq)
-            return entry.seq, entry
+            results: list[tuple[int, JournalEntry | None]] = []
+            lines: list[bytes] = []
+            added: dict[UUID, int] = {}
+            for subject_id in subject_ids:
+                known = self._index.get(subject_id, added.get(subject_id))
+                if once and known is not None:
+                    results.append((known, None))
+                    continue
+                entry = JournalEntry(
+                    seq=head.seq + 1,
+                    at=datetime.datetime.now(datetime.UTC),
+                    subject_id=subject_id,
+                    reason=reason,
+                    actor=actor,
+                    prev=head.hash,
+                    hash="",
+                )
+                entry = dataclasses.replace(entry, hash=entry_hash(entry))
+                line = entry.line()
+                lines.append(line)
+                head = head.advanced(entry, len(line))
+                added.setdefault(subject_id, entry.seq)
+                results.append((entry.seq, entry))
+            if lines:
+                write_all(fd, b"".join(lines))
+                os.fsync(fd)
+                if size == 0:  # a new file: make its directory entry durable too
+                    fsync_dir(self._path.parent)
+                self._cursor = head
+                for subject_id, seq in added.items():
+                    self._index.setdefault(subject_id, seq)
+            return results
 
     # -- reading -----------------------------------------------------------------------
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import os
 import secrets
 import stat
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from anonymiser.crypto import KeyWrapper, generate_master_key
 from matching.config import Settings, decode_master_key
-from matching.durable import fsync_dir
+from matching.durable import exclusive_lock, fsync_dir
 from matching.errors import ConfigurationError, RotationRunning
 
 NEXT_SUFFIX = ".next"
@@ -105,18 +104,14 @@ class Keyring:
         """Only one rotation at a time on this key file (an advisory ``flock``)."""
         path = self._require_file()
         lock_path = path.with_name(path.name + LOCK_SUFFIX)
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot create {lock_path}: {exc.strerror}") from None
-        try:
+        with contextlib.ExitStack() as stack:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                stack.enter_context(exclusive_lock(lock_path))
             except BlockingIOError:
                 raise RotationRunning("another key rotation (or a backup) is running") from None
+            except OSError as exc:
+                raise ConfigurationError(f"cannot create {lock_path}: {exc.strerror}") from None
             yield
-        finally:
-            os.close(fd)
 
     def begin_rotation(self) -> tuple[KeyWrapper, bool]:
         """The key to rotate to, and whether an earlier, interrupted rotation is resumed.

@@ -95,6 +95,25 @@ TEMPLATES: Mapping[str, MailTemplate] = {
             "e-mail you can send it again or withdraw it.\n"
         ),
     ),
+    "retention_notice": MailTemplate(
+        subject="Coachmatch: we wissen binnenkort je gegevens / we will soon erase your data",
+        body=(
+            "Beste {name},\n\n"
+            "Je bent bijna twee jaar niet actief geweest bij Coachmatch. Zoals onze\n"
+            "privacyverklaring belooft, wissen we daarom over ongeveer een maand al je\n"
+            "gegevens. Wil je ze houden? Open dan de persoonlijke link uit onze eerdere\n"
+            "e-mail, of log in als je coach bent: daarmee begint de termijn opnieuw.\n"
+            "Je hoeft niets te doen als je het goed vindt dat we alles wissen.\n\n"
+            "{site}\n\n"
+            "-- English --\n\n"
+            "Dear {name},\n\n"
+            "You have not been active at Coachmatch for almost two years. As our privacy\n"
+            "statement promises, we will therefore erase all your data in about a month.\n"
+            "Want to keep it? Open the private link from our earlier e-mail, or log in if\n"
+            "you are a coach: that starts the period again. If you are happy for us to\n"
+            "erase everything, you need not do anything.\n"
+        ),
+    ),
     "new_offer": MailTemplate(
         subject="Coachmatch: een nieuwe aanvraag voor je / a new request for you",
         body=(

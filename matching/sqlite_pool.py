@@ -184,6 +184,18 @@ class PooledSQLiteEngine(SQLiteEngine):
         rows: list[dict[str, Any]] = await self._autocommit(_qmarks(query), list(args))
         return rows
 
+    async def run_sql(self, query: str, args: Sequence[Any]) -> list[dict[str, Any]]:
+        """A statement with ``?`` placeholders: in the current transaction if there is
+        one, else on its own (a write queues on the writer lock)."""
+        transaction = self.current_transaction.get()
+        if transaction is not None:
+            rows: list[dict[str, Any]] = await transaction.connection.execute_fetchall(
+                query, list(args)
+            )
+            return rows
+        result: list[dict[str, Any]] = await self._run_in_new_connection(query, list(args))
+        return result
+
     async def _autocommit(self, query: str, args: list[Any]) -> Any:
         connection = await self.borrow()
         healthy = False

@@ -14,6 +14,7 @@ from piccolo.columns import (
     BigInt,
     Boolean,
     Bytea,
+    Date,
     Integer,
     Text,
     Timestamptz,
@@ -39,6 +40,8 @@ class Subject(Table, tablename="data_subject"):
     name = Bytea(null=True, default=None)
     email = Bytea(null=True, default=None)
     phone = Bytea(null=True, default=None)
+    # When the notice "we will erase your data" went out; activity after it voids it.
+    retention_notice_at = Timestamptz(null=True, default=None)
 
 
 class SubjectKey(Table, tablename="subject_key"):
@@ -254,6 +257,39 @@ class CoachAgreement(Table, tablename="coach_agreement"):
     accepted_at = Timestamptz(default=TimestamptzNow())
 
 
+class LegalHold(Table, tablename="legal_hold"):
+    """A legal obligation to keep a subject's data past retention (e.g. tax records).
+
+    The only exception to erasure after two years of inactivity; always with a
+    reason code and an end date, and reported by every retention run.
+    """
+
+    id = UUID(primary_key=True, default=UUID4())
+    subject_id = UUID(index=True)
+    reason = Varchar(length=64)  # a code, e.g. tax_records
+    until = Date()
+    created_at = Timestamptz(default=TimestamptzNow())
+    actor = Varchar(length=80)
+
+
+class ScheduledRun(Table, tablename="scheduled_run"):
+    """One row per periodic task and slot (a day, a minute): the job of a slot is
+    queued once, however many schedulers tick (the primary key refuses a second)."""
+
+    slot = Varchar(length=120, primary_key=True)  # e.g. retention:2026-11-30
+    task = Varchar(length=64)
+    job_id = UUID()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SchedulerLease(Table, tablename="scheduler_lease"):
+    """Which process is the scheduler, until when (renewed while it runs)."""
+
+    name = Varchar(length=32, primary_key=True)
+    holder = Varchar(length=80)
+    expires_at = Timestamptz()
+
+
 TABLES: tuple[type[Table], ...] = (
     Subject,
     SubjectKey,
@@ -272,4 +308,7 @@ TABLES: tuple[type[Table], ...] = (
     CandidateDetail,
     CandidateFile,
     CoachAgreement,
+    LegalHold,
+    ScheduledRun,
+    SchedulerLease,
 )

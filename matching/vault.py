@@ -312,8 +312,13 @@ class Vault:
 
     async def shred(self, subject_id: UUID) -> None:
         """Destroy the subject's data key (call inside the erasure transaction)."""
-        self._cache.drop(subject_id)
-        await SubjectKey.delete().where(SubjectKey.subject_id == subject_id)
+        await self.shred_many([subject_id])
+
+    async def shred_many(self, subject_ids: Sequence[UUID]) -> None:
+        """Destroy these subjects' data keys (inside the erasure transaction)."""
+        for subject_id in subject_ids:
+            self._cache.drop(subject_id)
+        await db.for_ids(SubjectKey, "DELETE FROM subject_key WHERE subject_id {ids}", subject_ids)
 
     # -- fields --------------------------------------------------------------------
 

@@ -55,6 +55,9 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     overrides.setdefault("cache_dir", SHARED_ANONYMISER_CACHE)
     # In a thread: a process per test's runtime would cost a second to start.
     overrides.setdefault("anonymiser_processes", 0)
+    # Periodic tasks would queue jobs (a backup, a retention run) in every test that
+    # starts workers; the scheduler's own tests switch it on.
+    overrides.setdefault("scheduler", False)
     return Settings(**{**settings.__dict__, **overrides})  # type: ignore[arg-type]
 
 

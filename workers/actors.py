@@ -14,7 +14,9 @@ into the retried queue message.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import datetime
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -24,9 +26,20 @@ import dramatiq
 from dramatiq.broker import Broker
 from dramatiq.middleware import Interrupt
 
-from matching import broadcast, diagnostics, intake, matches, notifications, outbox
+from matching import (
+    broadcast,
+    candidates,
+    diagnostics,
+    intake,
+    matches,
+    notifications,
+    outbox,
+    retention,
+    schedule,
+)
 from matching.outbox import Job
 from matching.runtime import Runtime
+from workers import backups
 from workers.async_bridge import AsyncBridge
 from workers.mail import Mailer
 
@@ -36,7 +49,14 @@ PROBE = diagnostics.PROBE_ACTOR
 SEND_MAIL = notifications.SEND_MAIL_ACTOR
 BROADCAST = intake.BROADCAST_ACTOR
 SETTLE_OFFERS = matches.SETTLE_OFFERS_ACTOR
-ACTOR_NAMES = frozenset({PROBE, SEND_MAIL, BROADCAST, SETTLE_OFFERS})
+EXPIRE_REQUESTS = schedule.EXPIRE_REQUESTS_ACTOR
+RETENTION = schedule.RETENTION_ACTOR
+DAILY_BACKUP = schedule.BACKUP_ACTOR
+ACTOR_NAMES = frozenset(
+    {PROBE, SEND_MAIL, BROADCAST, SETTLE_OFFERS, EXPIRE_REQUESTS, RETENTION, DAILY_BACKUP}
+)
+#: Periodic tasks may work for long (a backup of a big database, a retention run).
+PERIODIC_TIMEOUT_SECONDS = 6 * 3600.0
 #: How long one service call may take on the loop (a probe works up to 60 s).
 SERVICE_TIMEOUT_SECONDS = diagnostics.MAX_WORK_SECONDS + 30.0
 #: Before a job starts: the longest wait for the site's requests in flight to finish
@@ -86,11 +106,23 @@ def declare_actors(
     def settle_offers(job_id: str) -> None:
         run_job(context, job_id, run_settle_offers)
 
+    def expire_requests(job_id: str) -> None:
+        run_job(context, job_id, run_expire_requests)
+
+    def run_retention(job_id: str) -> None:
+        run_job(context, job_id, run_retention_rules)
+
+    def daily_backup(job_id: str) -> None:
+        run_job(context, job_id, run_daily_backup)
+
     functions: dict[str, Callable[[str], None]] = {
         PROBE: probe,
         SEND_MAIL: send_mail,
         BROADCAST: broadcast_request,
         SETTLE_OFFERS: settle_offers,
+        EXPIRE_REQUESTS: expire_requests,
+        RETENTION: run_retention,
+        DAILY_BACKUP: daily_backup,
     }
     return {
         name: dramatiq.actor(
@@ -156,6 +188,55 @@ def run_settle_offers(context: JobContext, job: Job) -> None:
     """After a match: the other coaches' offers become missed."""
     request_id = _id_arg(job, "request_id")
     context.bridge.run(matches.settle_offers(job.id, request_id))
+
+
+def run_expire_requests(context: JobContext, job: Job) -> None:
+    """End the open requests whose time ran out (idempotent), then complete the job."""
+    context.bridge.run(_expire_and_complete(context.runtime, job.id))
+
+
+async def _expire_and_complete(runtime: Runtime, job_id: UUID) -> None:
+    await candidates.expire_due(runtime, datetime.datetime.now(datetime.UTC))
+    async with outbox.completing(job_id):
+        pass
+
+
+def run_retention_rules(context: JobContext, job: Job) -> None:
+    """The day's retention run. Every rule commits in batches: a run cut short is
+    finished by the next delivery of the job."""
+    as_of = _date_arg(job, "as_of")
+    context.bridge.run(
+        _retention_and_complete(context.runtime, job.id, as_of), PERIODIC_TIMEOUT_SECONDS
+    )
+
+
+async def _retention_and_complete(runtime: Runtime, job_id: UUID, as_of: datetime.date) -> None:
+    if await outbox.is_done(job_id):
+        return
+    await retention.run(runtime, as_of)
+    async with outbox.completing(job_id):
+        pass
+
+
+def run_daily_backup(context: JobContext, job: Job) -> None:
+    """The day's backup, then the backups past their 14 days are destroyed."""
+    context.bridge.run(_backup_and_complete(context.runtime, job.id), PERIODIC_TIMEOUT_SECONDS)
+
+
+async def _backup_and_complete(runtime: Runtime, job_id: UUID) -> None:
+    if await outbox.is_done(job_id):
+        return
+    await backups.create_backup(runtime.settings, runtime.vault.keyring)
+    await asyncio.to_thread(backups.prune_backups, runtime.settings)
+    async with outbox.completing(job_id):
+        pass
+
+
+def _date_arg(job: Job, name: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(str(job.args.get(name)))
+    except ValueError:
+        raise BadJobMessage(f"the job has no {name}") from None
 
 
 def _id_arg(job: Job, name: str) -> UUID:

@@ -3,8 +3,9 @@
 A backup is three files:
 
 - ``<backups>/<id>.cmbk``: the snapshot (SQLite's online backup API, or
-  ``pg_dump --format=custom``), compressed with zlib where the snapshot is not
-  compressed already, and sealed in authenticated chunks
+  ``pg_dump --format=custom``), compressed with zstd (level 1: about 1 GB/s; zlib
+  made a backup three times slower than the snapshot itself) where the snapshot
+  is not compressed already, and sealed in authenticated chunks
   (:mod:`anonymiser.crypto.stream`) under the backup's own key;
 - ``<backups>/<id>.json``: the manifest: time, database, schema version, sizes and
   the SHA-256 of the sealed file. No key, no personal data;
@@ -28,7 +29,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
-import fcntl
 import hashlib
 import json
 import os
@@ -43,11 +43,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+import zstandard
+
 from anonymiser.crypto import DecryptionError, generate_data_key
 from anonymiser.crypto.stream import open_chunks, seal_chunks
 from matching import audit, backup_keys, db
 from matching.config import Settings
-from matching.durable import fsync_dir
+from matching.durable import exclusive_lock, fsync_dir, replace_private
 from matching.erasure import SYSTEM_ACTOR
 from matching.errors import BackupFailed, NotFound, RotationRunning
 from matching.keyring import Keyring
@@ -61,7 +63,10 @@ PART_SUFFIX = ".part"
 #: Leftovers of an interrupted backup are removed once they are this old.
 LEFTOVER_AGE = datetime.timedelta(hours=1)
 READ_BYTES = 1 << 20
-ZLIB_LEVEL = 1  # fast: the snapshot's field values are ciphertext and barely compress
+ZSTD_LEVEL = 1  # fast: the snapshot's field values are ciphertext and barely compress
+#: A SQLite database up to this size is copied into memory, not into a temporary file:
+#: faster, and no unencrypted copy ever lies on disk. Larger ones use a private file.
+MEMORY_SNAPSHOT_BYTES = 4 << 30
 _KEY_KIND = b"backup-key"
 _ID_SHAPE = re.compile(r"\d{8}t\d{6}z-[0-9a-f]{6}")
 
@@ -74,7 +79,7 @@ class Manifest:
     created_at: datetime.datetime
     database: str  # sqlite | postgresql
     content: str  # sqlite-file | pg_dump-custom
-    compression: str  # zlib | none
+    compression: str  # zstd | zlib | none
     schema_version: str
     kek_id: str  # the master key that wraps the backup's key
     plain_bytes: int
@@ -184,7 +189,7 @@ def _create(
         try:
             with _snapshot(settings) as (database, content, compression, plain):
                 counted = _Counted(plain)
-                pieces = _compressed(counted) if compression == "zlib" else counted
+                pieces = _compressed(counted) if compression == "zstd" else counted
                 sealed = seal_chunks(key, backup_id.encode(), pieces)
                 size, digest = _write_sealed(folders.sealed(backup_id), sealed)
             manifest = Manifest(
@@ -222,7 +227,7 @@ class _Counted:
 
 
 def _compressed(pieces: Iterable[bytes]) -> Iterator[bytes]:
-    compressor = zlib.compressobj(ZLIB_LEVEL)
+    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
     for piece in pieces:
         out = compressor.compress(piece)
         if out:
@@ -235,7 +240,7 @@ def _snapshot(settings: Settings) -> Iterator[tuple[str, str, str, Iterator[byte
     """The database's content at one moment, in pieces; and how to describe it."""
     if settings.is_sqlite:
         with _sqlite_snapshot(db.sqlite_path(settings.database_url)) as pieces:
-            yield "sqlite", "sqlite-file", "zlib", pieces
+            yield "sqlite", "sqlite-file", "zstd", pieces
     else:
         with _pg_dump(settings.database_url) as pieces:
             yield "postgresql", "pg_dump-custom", "none", pieces
@@ -243,28 +248,41 @@ def _snapshot(settings: Settings) -> Iterator[tuple[str, str, str, Iterator[byte
 
 @contextlib.contextmanager
 def _sqlite_snapshot(path: Path) -> Iterator[Iterator[bytes]]:
-    """SQLite's online backup API into a private temporary file, read back in pieces.
+    """SQLite's online backup API: a consistent copy (one read transaction) that does
+    not stop writers (WAL), read out in pieces.
 
-    The copy is consistent (one read transaction) and does not stop writers (WAL).
-    The temporary file holds what the database holds (personal values encrypted
-    field by field); it lives in the private data folder and is removed at once.
+    The copy goes into memory when the database is small enough, else into a
+    private temporary file in the data folder, removed at once. Either holds what
+    the database holds (personal values encrypted field by field).
     """
-    with tempfile.TemporaryDirectory(prefix=".snapshot-", dir=path.parent) as tmp:
-        copy = Path(tmp) / "snapshot.sqlite3"
+    try:
+        size = sum(
+            p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+        )
+        if size <= MEMORY_SNAPSHOT_BYTES:
+            image = memoryview(_copy_into(":memory:", path, serialize=True))
+            yield (bytes(image[i : i + READ_BYTES]) for i in range(0, len(image), READ_BYTES))
+            return
+        with tempfile.TemporaryDirectory(prefix=".snapshot-", dir=path.parent) as tmp:
+            copy = Path(tmp) / "snapshot.sqlite3"
+            _copy_into(str(copy), path, serialize=False)
+            with copy.open("rb") as handle:
+                yield iter(lambda: handle.read(READ_BYTES), b"")
+    except sqlite3.Error as exc:
+        raise BackupFailed(f"the SQLite snapshot failed ({type(exc).__name__})") from None
+
+
+def _copy_into(target_name: str, path: Path, *, serialize: bool) -> bytes:
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        target = sqlite3.connect(target_name)
         try:
-            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-            try:
-                target = sqlite3.connect(copy)
-                try:
-                    source.backup(target)
-                finally:
-                    target.close()
-            finally:
-                source.close()
-        except sqlite3.Error as exc:
-            raise BackupFailed(f"the SQLite snapshot failed ({type(exc).__name__})") from None
-        with copy.open("rb") as handle:
-            yield iter(lambda: handle.read(READ_BYTES), b"")
+            source.backup(target)
+            return target.serialize() if serialize else b""
+        finally:
+            target.close()
+    finally:
+        source.close()
 
 
 @contextlib.contextmanager
@@ -332,17 +350,9 @@ def _write_sealed(path: Path, pieces: Iterable[bytes]) -> tuple[int, str]:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
+        replace_private(path, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise BackupFailed(f"cannot write {path.name} in {path.parent}: {exc.strerror}") from None
 
 
@@ -422,7 +432,7 @@ def read_backup(settings: Settings, keyring: Keyring, backup_id: str) -> Iterato
             yield from _plain(manifest, key, sealed)
     except FileNotFoundError:
         raise BackupFailed(f"the file of backup {backup_id} is missing") from None
-    except (DecryptionError, zlib.error):
+    except (DecryptionError, zlib.error, zstandard.ZstdError):
         raise BackupFailed(f"backup {backup_id} is damaged: it does not decrypt") from None
 
 
@@ -431,12 +441,19 @@ def _plain(manifest: Manifest, key: bytes, sealed: BinaryIO) -> Iterator[bytes]:
     if manifest.compression == "none":
         yield from chunks
         return
-    decompressor = zlib.decompressobj()
+    if manifest.compression == "zlib":  # backups made before zstd
+        inflate = zlib.decompressobj()
+        for chunk in chunks:
+            yield inflate.decompress(chunk)
+        yield inflate.flush()
+        if not inflate.eof:
+            raise zlib.error("the compressed stream ends early")
+        return
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
     for chunk in chunks:
         yield decompressor.decompress(chunk)
-    yield decompressor.flush()
     if not decompressor.eof:
-        raise zlib.error("the compressed stream ends early")
+        raise zstandard.ZstdError("the compressed stream ends early")
 
 
 # -- pruning -------------------------------------------------------------------------------
@@ -535,15 +552,11 @@ def _no_rotation(keyring: Keyring) -> Iterator[None]:
 @contextlib.contextmanager
 def _lock(folders: Folders) -> Iterator[None]:
     path = folders.backups / ".lock"
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise BackupFailed(f"cannot create {path}: {exc.strerror}") from None
-    try:
+    with contextlib.ExitStack() as stack:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stack.enter_context(exclusive_lock(path))
         except BlockingIOError:
             raise BackupFailed("another backup command is running") from None
+        except OSError as exc:
+            raise BackupFailed(f"cannot lock {path}: {exc.strerror}") from None
         yield
-    finally:
-        os.close(fd)

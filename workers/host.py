@@ -2,8 +2,9 @@
 
 :class:`BrokerLink` only sends (a web process or a CLI command with an external
 broker: ``runtime.dispatch`` goes to Redis or RabbitMQ). :class:`WorkerHost` also
-runs jobs: dramatiq worker threads consuming the broker, and the outbox sweeper
-and the heartbeat as tasks on the process's event loop. Embedded and external
+runs jobs: dramatiq worker threads consuming the broker, and the outbox sweeper,
+the scheduler (:mod:`workers.scheduler`) and the heartbeat as tasks on the
+process's event loop. Embedded and external
 workers are the same host with a different broker (:mod:`workers.embedded`,
 :mod:`workers.external`).
 """
@@ -18,7 +19,6 @@ import logging
 import dramatiq
 from dramatiq.broker import Broker
 
-from matching import candidates
 from matching.runtime import Runtime, leave_for_sweeper
 from workers.actors import ACTOR_NAMES, JobContext, declare_actors
 from workers.async_bridge import AsyncBridge
@@ -26,12 +26,11 @@ from workers.broker import build_broker, install
 from workers.heartbeat import new_worker_id, run_heartbeat
 from workers.mail import Mailer, make_mailer
 from workers.relay import Relay, run_sweeper
+from workers.scheduler import run_scheduler
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 30.0
-#: How often every worker host ends requests whose time ran out (issue 5 brings a scheduler).
-EXPIRE_INTERVAL_SECONDS = 60.0
 #: Idle worker and consumer threads wake this often (ms) to notice a stop; each
 #: wake-up of an external broker's consumer is a request to Redis or RabbitMQ.
 WORKER_TIMEOUT_MS = 1000
@@ -132,8 +131,13 @@ class WorkerHost:
             loop.create_task(
                 run_heartbeat(self.worker_id, self.mode, stop=self._stop), name="heartbeat"
             ),
-            loop.create_task(run_expiry(self.runtime, stop=self._stop), name="request-expiry"),
         ]
+        if settings.scheduler:
+            self._tasks.append(
+                loop.create_task(
+                    run_scheduler(self.runtime, self.worker_id, stop=self._stop), name="scheduler"
+                )
+            )
         log.info("%s worker %s started (%d threads)", self.mode, self.worker_id, self.threads)
 
     async def stop(self) -> None:
@@ -153,22 +157,6 @@ class WorkerHost:
             await asyncio.to_thread(self.relay.close)
         await asyncio.to_thread(self.broker.close)
         log.info("%s worker %s stopped", self.mode, self.worker_id)
-
-
-async def run_expiry(
-    runtime: Runtime, *, stop: asyncio.Event, interval_seconds: float = EXPIRE_INTERVAL_SECONDS
-) -> None:
-    """Every ``interval_seconds`` until ``stop``: expire the requests that are due.
-
-    Idempotent, so several hosts running it at once only repeat a no-op.
-    """
-    while not stop.is_set():
-        try:
-            await candidates.expire_due(runtime, datetime.datetime.now(datetime.UTC))
-        except Exception as exc:  # try again next time; the class only (no data)
-            log.warning("expiring requests failed: %s", type(exc).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_seconds)
 
 
 def _relay(broker: Broker, runtime: Runtime) -> Relay:

@@ -265,3 +265,27 @@ async def test_bad_reason_or_actor_is_refused_before_anything_happens(
         await service.erase(sid, reason=reason, actor=actor)
     assert not journal.path.exists()
     assert await still_present([sid]) == {sid}
+
+
+async def test_erasing_many_at_once_equals_erasing_one_by_one(
+    service: ErasureService, vault: Vault, journal: ErasureJournal
+) -> None:
+    first, _ = await _coach(vault)
+    second, _ = await _coach(vault, "Second Person", "second@example.org")
+    candidate = await create_subject(vault, "candidate", name="Cand", email="cand@example.org")
+    kept, _ = await _coach(vault, "Kept Person", "kept@example.org")
+    await service.erase(candidate, reason="candidate_request", actor=ADMIN_ACTOR)
+    results = await service.erase_many(
+        [first, second, candidate], reason="retention", actor="system"
+    )
+    assert [r.rows_deleted for r in results] == [5, 5, 0]
+    assert [r.already_erased for r in results] == [False, False, True]
+    assert [r.journal_seq for r in results] == [2, 3, 1]
+    assert await still_present([first, second, candidate, kept]) == {kept}
+    assert journal.verify().entries == 3
+    audited = await AuditEntry.select(AuditEntry.subject_id).where(
+        AuditEntry.action == "subject.erased"
+    )
+    assert sorted(str(r["subject_id"]) for r in audited) == sorted(
+        str(s) for s in (candidate, first, second)
+    )

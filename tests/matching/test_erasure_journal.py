@@ -243,3 +243,14 @@ def test_lines_are_canonical_json_and_hash_the_canonical_body(
     assert entry.line() == line.encode()
     expected = hashlib.sha256((prev + canonical_json(body)).encode()).hexdigest()
     assert entry_hash(entry) == expected
+
+
+def test_many_at_once_is_one_chain_and_once_per_subject(tmp_path: Path) -> None:
+    journal = _journal(tmp_path, 1)
+    known, a, b = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert journal.append_once(known, "retention", "system") == (2, True)
+    results = journal.append_many_once([a, known, b, a], "retention", "system")
+    assert results == [(3, True), (2, False), (4, True), (3, False)]
+    assert journal.verify().entries == 4
+    assert _journal(tmp_path).erased_ids() >= {known, a, b}
+    assert journal.append_many_once([], "retention", "system") == []

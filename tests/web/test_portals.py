@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from email.message import EmailMessage
 
-from matching import mailbox
+from matching import mailbox, retention
 from matching.runtime import Runtime
 from tests.web.support import Account, Client, log_in
+from workers import restore
 
 
 async def _log_in_admin(client: Client, admin: Account) -> None:
@@ -58,3 +60,20 @@ async def test_the_mailbox_is_for_admins_only(client: Client, coach: Account) ->
     assert (await client.get("/admin/mailbox")).status_code == 303  # to the login page
     await log_in(client, coach)
     assert (await client.get("/admin/mailbox")).status_code == 403
+
+
+async def test_the_dashboard_shows_backups_drills_and_retention(
+    client: Client, admin: Account, runtime: Runtime
+) -> None:
+    await _log_in_admin(client, admin)
+    before = await client.get("/admin")
+    assert "Back-ups en bewaartermijnen" in before.text
+    assert 'role="alert"' in before.text  # no backup yet: overdue
+    assert "Er is nog geen back-up gemaakt." in before.text
+
+    await restore.restore_drill(runtime)  # makes a backup too
+    await retention.run(runtime, datetime.datetime.now(datetime.UTC).date())
+    after = await client.get("/admin")
+    assert "Laatste back-up:" in after.text and 'role="alert"' not in after.text
+    assert "De gewiste proefpersoon bleef gewist." in after.text
+    assert "Laatste bewaartermijncontrole:" in after.text

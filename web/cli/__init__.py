@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "web.cli.accounts",
     "web.cli.keys",
     "web.cli.backup",
+    "web.cli.retention",
     "web.cli.audit",
     "web.cli.jobs",
     "web.cli.anonymise",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import anyio
@@ -9,7 +10,8 @@ from litestar import Request, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from matching import mailbox
+from matching import mailbox, operations
+from web.controllers.coach import TIME_ZONE
 from web.sessions import require_admin, runtime_of
 from web.templating import page
 
@@ -19,7 +21,19 @@ from web.templating import page
 @get("/admin", name="admin-home", include_in_schema=False, guards=[require_admin])
 async def admin_home(request: Request[Any, Any, Any]) -> Template:
     settings = runtime_of(request).settings
-    return await page(request, "admin/home.html", dev_mailbox=not settings.smtp_url)
+    now = datetime.datetime.now(datetime.UTC)
+    return await page(
+        request,
+        "admin/home.html",
+        dev_mailbox=not settings.smtp_url,
+        operations=await operations.status(now),
+        when=_when,
+    )
+
+
+def _when(moment: datetime.datetime) -> str:
+    """A moment as the admin reads it: local time, Dutch order."""
+    return moment.astimezone(TIME_ZONE).strftime("%d-%m-%Y %H:%M")
 
 
 @get("/admin/mailbox", name="admin-mailbox", include_in_schema=False, guards=[require_admin])

@@ -1,0 +1,230 @@
+"""Retention on SQLite and PostgreSQL: two years of inactivity, to the day; notices;
+legal holds; the other rules; dry runs that change nothing."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+import pytest
+import time_machine
+
+from matching import retention, subjects
+from matching.config import Settings
+from matching.erasure import still_present
+from matching.errors import InvalidInput, NotFound
+from matching.runtime import Runtime, close_runtime, open_runtime
+from matching.tables import (
+    CandidateDetail,
+    ContactRequest,
+    OutboxJob,
+    Subject,
+    WebSession,
+)
+
+AS_OF = datetime.date(2026, 11, 30)
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    runtime = await open_runtime(settings)
+    yield runtime
+    await close_runtime(runtime)
+
+
+async def someone_last_seen(
+    runtime: Runtime, at: datetime.datetime, kind: str = "candidate"
+) -> UUID:
+    """A subject created (and so last active) at ``at``: the clock really goes back."""
+    with time_machine.travel(at, tick=False):
+        return await subjects.create_subject(
+            runtime.vault, kind, name="Iemand", email=f"iemand-{at:%Y%m%d%H%M}@example.org"
+        )
+
+
+def days_before(days: int, date: datetime.date = AS_OF) -> datetime.datetime:
+    return datetime.datetime.combine(
+        date - datetime.timedelta(days=days), datetime.time(12), tzinfo=datetime.UTC
+    )
+
+
+def two_years_before(date: datetime.date = AS_OF) -> datetime.date:
+    return date.replace(year=date.year - 2)
+
+
+def at(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC)
+
+
+async def test_two_years_minus_a_day_is_kept_and_plus_a_day_is_erased(runtime: Runtime) -> None:
+    boundary = two_years_before()
+    kept = await someone_last_seen(runtime, at(boundary + datetime.timedelta(days=1)))
+    gone = await someone_last_seen(runtime, at(boundary - datetime.timedelta(days=1)))
+    coach = await someone_last_seen(runtime, at(boundary - datetime.timedelta(days=1)), "coach")
+    admin = await someone_last_seen(runtime, at(boundary - datetime.timedelta(days=400)), "admin")
+
+    report = await retention.run(runtime, AS_OF)
+
+    assert report.counts["inactive_subjects"] == 2
+    assert await still_present([kept, gone, coach, admin]) == {kept, admin}
+    journal = {e.subject_id: e.reason for e in runtime.journal.entries()}
+    assert journal == {gone: "retention", coach: "retention"}
+    assert (await retention.run(runtime, AS_OF)).counts["inactive_subjects"] == 0
+
+
+async def test_any_activity_resets_the_clock(runtime: Runtime) -> None:
+    subject_id = await someone_last_seen(runtime, days_before(800))
+    with time_machine.travel(days_before(3), tick=False):
+        await subjects.touch(subject_id)
+    await retention.run(runtime, AS_OF)
+    assert await still_present([subject_id]) == {subject_id}
+
+
+async def test_a_notice_goes_out_once_a_month_before(runtime: Runtime) -> None:
+    boundary = two_years_before()
+    soon = await someone_last_seen(runtime, at(boundary + datetime.timedelta(days=10)))
+    later = await someone_last_seen(runtime, at(boundary + datetime.timedelta(days=40)))
+
+    async def notices() -> list[str]:
+        rows = (
+            await OutboxJob.select(OutboxJob.args)
+            .where(OutboxJob.actor == "send_mail")
+            .output(load_json=True)
+        )
+        return [
+            r["args"]["subject_id"] for r in rows if r["args"]["template"] == "retention_notice"
+        ]
+
+    first = await retention.run(runtime, AS_OF)
+    assert first.counts["retention_notice"] == 1 and await notices() == [str(soon)]
+    again = await retention.run(runtime, AS_OF + datetime.timedelta(days=1))
+    assert again.counts["retention_notice"] == 0
+    # Activity voids the notice; a new period of inactivity earns a new one.
+    with time_machine.travel(at(AS_OF + datetime.timedelta(days=2)), tick=False):
+        await subjects.touch(soon)
+    next_time = AS_OF + datetime.timedelta(days=2 + 730 - 20)
+    report = await retention.run(runtime, next_time)
+    assert report.counts["retention_notice"] == 1
+    assert sorted(await notices()) == sorted([str(soon), str(soon)])
+    assert await still_present([later]) == set()  # erased meanwhile, two years on
+
+
+async def test_a_legal_hold_is_the_only_exception_and_is_reported(runtime: Runtime) -> None:
+    held = await someone_last_seen(runtime, days_before(900))
+    free = await someone_last_seen(runtime, days_before(900))
+    hold = await retention.add_hold(
+        held,
+        reason="tax_records",
+        until=AS_OF + datetime.timedelta(days=30),
+        actor="cli",
+        today=AS_OF,
+    )
+    report = await retention.run(runtime, AS_OF)
+    assert report.legal_holds_active == 1 and report.held_back == 1
+    assert await still_present([held, free]) == {held}
+    assert [h.subject_id for h in await retention.holds(AS_OF)] == [held]
+    later = hold.until + datetime.timedelta(days=1)
+    assert (await retention.run(runtime, later)).counts["inactive_subjects"] == 1
+    assert await still_present([held]) == set()
+
+
+async def test_holds_need_a_code_a_future_end_and_a_subject(runtime: Runtime) -> None:
+    someone = await someone_last_seen(runtime, days_before(1))
+    with pytest.raises(InvalidInput):
+        await retention.add_hold(
+            someone, reason="Tax records!", until=AS_OF.replace(year=2030), actor="cli", today=AS_OF
+        )
+    with pytest.raises(InvalidInput):
+        await retention.add_hold(
+            someone, reason="tax_records", until=AS_OF, actor="cli", today=AS_OF
+        )
+    with pytest.raises(NotFound):
+        await retention.add_hold(
+            UUID(int=7),
+            reason="tax_records",
+            until=AS_OF.replace(year=2030),
+            actor="cli",
+            today=AS_OF,
+        )
+
+
+async def test_a_dry_run_counts_and_changes_nothing(runtime: Runtime) -> None:
+    due = await someone_last_seen(runtime, days_before(800))
+    soon = await someone_last_seen(runtime, days_before(720))
+    before = await Subject.select(Subject.id, Subject.retention_notice_at)
+    report = await retention.run(runtime, AS_OF, dry_run=True)
+    assert report.dry_run
+    assert report.counts["inactive_subjects"] == 1 and report.counts["retention_notice"] == 1
+    assert await still_present([due, soon]) == {due, soon}
+    assert await Subject.select(Subject.id, Subject.retention_notice_at) == before
+    assert await OutboxJob.count() == 0
+    assert set(report.as_dict()["counts"]) == {
+        "inactive_subjects",
+        "retention_notice",
+        "special_data",
+        "sessions",
+        "login_throttle",
+        "dev_mailbox",
+        "finished_jobs",
+    }
+
+
+async def test_ended_sessions_and_kept_special_data_of_ended_requests_go(
+    runtime: Runtime,
+) -> None:
+    candidate = await someone_last_seen(runtime, days_before(1))
+    ended = ContactRequest(
+        candidate_id=candidate, status="expired", language="nl", topics=[], token_hash="e" * 64
+    )
+    running = ContactRequest(
+        candidate_id=candidate, status="open", language="nl", topics=[], token_hash="f" * 64
+    )
+    for request in (ended, running):
+        await request.save()
+        await CandidateDetail.insert(
+            CandidateDetail(
+                subject_id=candidate,
+                request_id=request.id,
+                field="income",
+                value=b"x",
+                special=True,
+            ),
+            CandidateDetail(
+                subject_id=candidate,
+                request_id=request.id,
+                field="phone",
+                value=b"x",
+                special=False,
+            ),
+        )
+    await WebSession.insert(
+        WebSession(
+            id_hash="a" * 64,
+            principal_kind="coach",
+            principal_id=candidate,
+            csrf_token="t",
+            expires_at=days_before(1),
+        ),
+        WebSession(
+            id_hash="b" * 64,
+            principal_kind="coach",
+            principal_id=candidate,
+            csrf_token="t",
+            expires_at=days_before(-1),
+        ),
+    )
+    report = await retention.run(runtime, AS_OF)
+    assert report.counts["special_data"] == 1 and report.counts["sessions"] == 1
+    left = await CandidateDetail.select(CandidateDetail.request_id, CandidateDetail.field)
+    assert sorted((r["request_id"] == ended.id, r["field"]) for r in left) == [
+        (False, "income"),
+        (False, "phone"),
+        (True, "phone"),
+    ]
+    assert [r["id_hash"] for r in await WebSession.select(WebSession.id_hash)] == ["b" * 64]
+
+
+def test_the_boundary_of_a_leap_day() -> None:
+    assert retention.erase_before(datetime.date(2028, 2, 29)).date() == datetime.date(2026, 2, 28)
+    assert retention.erase_before(datetime.date(2026, 3, 1)).date() == datetime.date(2024, 3, 1)
