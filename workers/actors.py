@@ -56,6 +56,7 @@ ACTOR_NAMES = frozenset(
     {PROBE, SEND_MAIL, BROADCAST, SETTLE_OFFERS, EXPIRE_REQUESTS, RETENTION, DAILY_BACKUP}
 )
 #: Periodic tasks may work for long (a backup of a big database, a retention run).
+PERIODIC = frozenset({RETENTION, DAILY_BACKUP})
 PERIODIC_TIMEOUT_SECONDS = 6 * 3600.0
 #: How long one service call may take on the loop (a probe works up to 60 s).
 SERVICE_TIMEOUT_SECONDS = diagnostics.MAX_WORK_SECONDS + 30.0
@@ -126,7 +127,13 @@ def declare_actors(
     }
     return {
         name: dramatiq.actor(
-            broker=broker, actor_name=name, queue_name=queue_name, throws=(BadJobMessage,)
+            broker=broker,
+            actor_name=name,
+            queue_name=queue_name,
+            throws=(BadJobMessage,),
+            # dramatiq stops an actor after 10 minutes; a backup or retention run of a
+            # big database may take longer.
+            time_limit=int(PERIODIC_TIMEOUT_SECONDS * 1000) if name in PERIODIC else 600_000,
         )(fn)
         for name, fn in functions.items()
     }
