@@ -46,11 +46,14 @@ class OperationsStatus:
 
 async def status(now: datetime.datetime) -> OperationsStatus:
     last_backup = await _last(audit.Action.BACKUP_CREATED)
-    failing = await OutboxJob.exists().where(
+    failed = (
         (OutboxJob.actor == schedule.BACKUP_ACTOR)
         & OutboxJob.done_at.is_null()
         & OutboxJob.last_error.is_not_null()
     )
+    if last_backup is not None:  # a failure a later backup made good is over
+        failed &= OutboxJob.created_at > last_backup.at
+    failing = await OutboxJob.exists().where(failed)
     return OperationsStatus(
         last_backup=last_backup,
         backup_failing=failing,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -233,8 +234,14 @@ def run_daily_backup(context: JobContext, job: Job) -> None:
 async def _backup_and_complete(runtime: Runtime, job_id: UUID) -> None:
     if await outbox.is_done(job_id):
         return
-    await backups.create_backup(runtime.settings, runtime.vault.keyring)
-    await asyncio.to_thread(backups.prune_backups, runtime.settings)
+    try:
+        await backups.create_backup(runtime.settings, runtime.vault.keyring)
+    finally:  # backups past their 14 days go even when today's backup failed
+        await asyncio.to_thread(
+            functools.partial(
+                backups.prune_backups, runtime.settings, keyring=runtime.vault.keyring
+            )
+        )
     async with outbox.completing(job_id):
         pass
 

@@ -66,7 +66,7 @@ READ_BYTES = 1 << 20
 ZSTD_LEVEL = 1  # fast: the snapshot's field values are ciphertext and barely compress
 #: A SQLite database up to this size is copied into memory, not into a temporary file:
 #: faster, and no unencrypted copy ever lies on disk. Larger ones use a private file.
-MEMORY_SNAPSHOT_BYTES = 4 << 30
+MEMORY_SNAPSHOT_BYTES = 1 << 30  # the copy and its serialised image: twice this in memory
 _KEY_KIND = b"backup-key"
 _ID_SHAPE = re.compile(r"\d{8}t\d{6}z-[0-9a-f]{6}")
 
@@ -181,6 +181,8 @@ def _create(
     folders.make()
     with _lock(folders), _no_rotation(keyring):
         _remove_leftovers(folders, now)
+        if keyring.source == "file":
+            keyring.reload()  # another process may have rotated since this one loaded it
         backup_id = new_backup_id(now)
         key = generate_data_key()
         wrapper = keyring.current
@@ -460,7 +462,11 @@ def _plain(manifest: Manifest, key: bytes, sealed: BinaryIO) -> Iterator[bytes]:
 
 
 def prune_backups(
-    settings: Settings, *, now: datetime.datetime | None = None, keep_days: int = KEEP_DAYS
+    settings: Settings,
+    *,
+    now: datetime.datetime | None = None,
+    keep_days: int = KEEP_DAYS,
+    keyring: Keyring | None = None,
 ) -> list[str]:
     """Destroy every backup older than ``keep_days`` (key first), and leftovers of
     interrupted ones. Returns the ids of the backups destroyed."""
@@ -470,7 +476,8 @@ def prune_backups(
         return []
     folders.make()
     destroyed = []
-    with _lock(folders):
+    # Not while a rotation re-wraps the key files: it could write a shredded one back.
+    with _lock(folders), _no_rotation(keyring) if keyring else contextlib.nullcontext():
         for path in sorted(folders.backups.glob(f"*{MANIFEST_SUFFIX}")):
             manifest = _read_manifest(path)
             if manifest is not None and now - manifest.created_at > datetime.timedelta(

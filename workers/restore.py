@@ -19,8 +19,10 @@ in its very last step:
    none of their data keys may be left.
 6. **Swap.** SQLite: the staging database is copied over the live one with
    SQLite's backup API, in one transaction, so a kill half-way leaves the live
-   database as it was. PostgreSQL: the live database is renamed away, staging
-   takes its name, the old one is dropped.
+   database as it was. PostgreSQL: in one transaction the live database is
+   renamed away and staging takes its name; then the old one is dropped. The
+   live database then replays the journal once more: anyone erased while the
+   restore ran is erased again.
 
 Until step 6 the live database is never written. Staging is removed whatever
 happens (a kill leaves it behind; the next restore removes it). The site must be
@@ -50,6 +52,7 @@ from piccolo.engine.base import Engine
 from anonymiser.crypto import KeyWrapper
 from matching import audit, backup_keys, db, key_rotation, subjects
 from matching.config import Settings
+from matching.durable import exclusive_lock
 from matching.erasure import (
     SYSTEM_ACTOR,
     ErasureService,
@@ -114,6 +117,37 @@ async def restore_backup(
     """Restore ``backup_id`` over the live database (bound when called; bound again
     when this returns). With ``swap=False`` everything but the last step runs: the
     restore drill uses that to prove what a restore would bring back."""
+    with _one_restore_at_a_time(settings):
+        return await _restore(
+            settings, keyring, journal, backup_id, swap=swap, probe=probe, progress=progress
+        )
+
+
+@contextlib.contextmanager
+def _one_restore_at_a_time(settings: Settings) -> Iterator[None]:
+    """Restores and drills share the staging names: one at a time (a lock file)."""
+    folder = settings.effective_backup_dir
+    with contextlib.ExitStack() as stack:
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            stack.enter_context(exclusive_lock(folder / ".restore.lock"))
+        except BlockingIOError:
+            raise BackupFailed("another restore or restore drill is running") from None
+        except OSError as exc:
+            raise BackupFailed(f"cannot lock {folder}: {exc.strerror}") from None
+        yield
+
+
+async def _restore(
+    settings: Settings,
+    keyring: Keyring,
+    journal: ErasureJournal,
+    backup_id: str,
+    *,
+    swap: bool,
+    probe: UUID | None,
+    progress: Progress,
+) -> RestoreReport:
     live = db.current_engine()
     manifest = backups.manifest_of(settings, backup_id)
     report = RestoreReport(backup_id=manifest.id, database=manifest.database)
@@ -144,9 +178,14 @@ async def restore_backup(
             await db.stop(engine)
             db.bind(live)
         if swap:
+            await _refuse_while_running()  # again: the steps above may have taken long
             with report.step("swap", progress):
                 await staging.swap_into(live)
             report.swapped = True
+            # Anyone erased while staging was being built is in the journal by now,
+            # and possibly back with the swap: the live database replays it too.
+            service = ErasureService(journal=journal, vault=Vault(keyring))
+            report.erased_by_replay += await service.replay()
             await audit.record(
                 SYSTEM_ACTOR,
                 audit.Action.BACKUP_RESTORED,
@@ -329,7 +368,8 @@ class _SqliteStaging(_Staging):
         database changes in a single transaction, or not at all."""
 
         def copy() -> None:
-            source = sqlite3.connect(self.path)
+            # Read-only: a staging file that vanished must fail, not copy an empty database.
+            source = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
             try:
                 target = sqlite3.connect(self.live, timeout=30)
                 try:
@@ -430,23 +470,25 @@ class _PostgresStaging(_Staging):
 
     async def swap_into(self, live: Engine) -> None:
         """Rename live away, staging in; the old database is dropped afterwards."""
+        import asyncpg
+
         await db.stop(live)
         try:
-            await self._admin(
-                f'ALTER DATABASE "{self.live_name}" RENAME TO "{self.old_name}"',
-            )
+            conn = await asyncpg.connect(self.admin_url)
+            try:
+                async with conn.transaction():  # both names change together, or neither
+                    await conn.execute(
+                        f'ALTER DATABASE "{self.live_name}" RENAME TO "{self.old_name}"'
+                    )
+                    await conn.execute(f'ALTER DATABASE "{self.name}" RENAME TO "{self.live_name}"')
+            finally:
+                await conn.close()
         except Exception as exc:
             await db.start(live)
             raise BackupFailed(
-                f"the live database could not be renamed ({type(exc).__name__}): "
+                f"the live database could not be replaced ({type(exc).__name__}): "
                 "is another program connected to it? It is unchanged"
             ) from None
-        try:
-            await self._admin(f'ALTER DATABASE "{self.name}" RENAME TO "{self.live_name}"')
-        except Exception:
-            await self._admin(f'ALTER DATABASE "{self.old_name}" RENAME TO "{self.live_name}"')
-            await db.start(live)
-            raise
         await self._admin(f'DROP DATABASE IF EXISTS "{self.old_name}" WITH (FORCE)')
         await db.start(live)
 

@@ -16,6 +16,7 @@ import pytest
 
 from matching import audit, db, subjects
 from matching.config import Settings
+from matching.durable import exclusive_lock
 from matching.erasure import still_present
 from matching.erasure_journal import ErasureReason
 from matching.errors import BackupFailed, IntegrityFailure, JournalMissing
@@ -204,3 +205,25 @@ def test_nothing_is_restored_without_yes() -> None:
         check=False,
     )
     assert done.returncode == 1 and "--yes" in done.stderr
+
+
+async def test_someone_erased_while_the_restore_runs_stays_erased(runtime: Runtime) -> None:
+    late = await person(runtime, "Late")
+    backup = await backups.create_backup(runtime.settings, runtime.vault.keyring)
+
+    def progress(step: str, fraction: float | None) -> None:
+        # Another process erases "late" after this restore read the journal: its
+        # journal entry comes first, as the erasure service writes it.
+        if step == "decrypt" and fraction is None:
+            runtime.journal.append(late, ErasureReason.CANDIDATE_REQUEST, "test")
+
+    report = await run_restore(runtime, backup.id, progress=progress)
+    assert report.swapped and report.erased_by_replay == 1
+    assert await still_present([late]) == set()
+
+
+async def test_one_restore_at_a_time(runtime: Runtime) -> None:
+    backup = await backups.create_backup(runtime.settings, runtime.vault.keyring)
+    lock = runtime.settings.effective_backup_dir / ".restore.lock"
+    with exclusive_lock(lock), pytest.raises(BackupFailed, match="another restore"):
+        await run_restore(runtime, backup.id)

@@ -84,7 +84,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _prune(args: argparse.Namespace, settings: Settings) -> int:
-    destroyed = backups.prune_backups(settings)
+    destroyed = backups.prune_backups(settings, keyring=load_keyring(settings))
     if args.json:
         print(json.dumps({"destroyed": destroyed, "keep_days": backups.KEEP_DAYS}))
     else:
