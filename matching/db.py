@@ -99,10 +99,13 @@ async def fetch(table: type[Table], query: str, *args: Any) -> list[dict[str, An
     return rows
 
 
-async def for_ids(table: type[Table], sql: str, ids: Sequence[Any]) -> list[dict[str, Any]]:
+async def for_ids(
+    table: type[Table], sql: str, ids: Sequence[Any], *params: Any
+) -> list[dict[str, Any]]:
     """One statement over many ids, e.g. ``DELETE FROM offer WHERE request_id {ids}
     RETURNING request_id``: ``{ids}`` becomes ``IN (?, ...)`` on SQLite and
-    ``= ANY($1)`` on PostgreSQL. In the current transaction, if any.
+    ``= ANY($n)`` on PostgreSQL. Other values (``params``) go in ``{}`` placeholders,
+    all of them before ``{ids}`` in the statement. In the current transaction, if any.
 
     For erasing thousands of subjects at once (retention, the replay of a restore):
     piccolo checks and converts every value of an ``is_in`` list in Python, which
@@ -113,8 +116,9 @@ async def for_ids(table: type[Table], sql: str, ids: Sequence[Any]) -> list[dict
     engine = current_engine()
     if isinstance(engine, PooledSQLiteEngine):
         marks = "IN (" + ", ".join("?" * len(ids)) + ")"
-        return await engine.run_sql(sql.replace("{ids}", marks), ids)
-    rows: list[dict[str, Any]] = await table.raw(sql.replace("{ids}", "= ANY({})"), list(ids))
+        return await engine.run_sql(sql.replace("{}", "?").replace("{ids}", marks), [*params, *ids])
+    query = sql.replace("{ids}", "= ANY({})")
+    rows: list[dict[str, Any]] = await table.raw(query, *params, list(ids))
     return rows
 
 

@@ -211,11 +211,19 @@ async def _notices(runtime: Runtime, now: datetime.datetime, held: set[UUID], dr
         ]
         if due and not dry_run:
             async with outbox.unit_of_work(runtime):
-                await Subject.update({Subject.retention_notice_at: now}).where(
-                    Subject.id.is_in(due)
-                )
+                # Conditional again, inside the transaction: a second run at the same
+                # time (a re-sent job) finds the notice recorded and sends nothing.
+                marked = await db.for_ids(Subject, _MARK_NOTICE, due, now)
+                due = [row["id"] for row in marked]
                 await outbox.enqueue_rows([mail_job(sid, NOTICE_TEMPLATE) for sid in due])
         sent += len(due)
+
+
+_MARK_NOTICE = (
+    "UPDATE data_subject SET retention_notice_at = {} "
+    "WHERE (retention_notice_at IS NULL OR retention_notice_at < last_active_at) "
+    "AND id {ids} RETURNING id"
+)
 
 
 async def _special_data(dry_run: bool) -> int:

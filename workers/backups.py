@@ -34,6 +34,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import tempfile
@@ -62,6 +63,10 @@ KEY_SUFFIX = ".key"
 PART_SUFFIX = ".part"
 #: Leftovers of an interrupted backup are removed once they are this old.
 LEFTOVER_AGE = datetime.timedelta(hours=1)
+#: A restore's staging database is the live file's name plus this and the backup id.
+STAGING_MARK = ".restore-"
+#: Held (in the backup folder) while a restore or a drill runs.
+RESTORE_LOCK = ".restore.lock"
 READ_BYTES = 1 << 20
 ZSTD_LEVEL = 1  # fast: the snapshot's field values are ciphertext and barely compress
 #: A SQLite database up to this size is copied into memory, not into a temporary file:
@@ -486,6 +491,8 @@ def prune_backups(
                 _destroy(folders, manifest.id)
                 destroyed.append(manifest.id)
         _remove_leftovers(folders, now)
+    if settings.is_sqlite:
+        _remove_restore_leftovers(folders, db.sqlite_path(settings.database_url), now)
     return destroyed
 
 
@@ -537,6 +544,28 @@ def _remove_leftovers(folders: Folders, now: datetime.datetime) -> None:
                     _shred(path)
                 else:
                     path.unlink()
+
+
+def _remove_restore_leftovers(folders: Folders, live: Path, now: datetime.datetime) -> None:
+    """Staging copies and snapshot folders a killed restore or backup left beside the
+    live database: they hold what it held, erased people's wrapped keys included.
+    Skipped while a restore runs (it holds the restore lock)."""
+    cutoff = (now - LEFTOVER_AGE).timestamp()
+    try:
+        with exclusive_lock(folders.backups / RESTORE_LOCK):
+            for path in [
+                *live.parent.glob(f"{live.name}{STAGING_MARK}*"),
+                *live.parent.glob(".snapshot-*"),
+            ]:
+                with contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime >= cutoff:
+                        continue
+                    if path.is_dir():
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        path.unlink()
+    except BlockingIOError:
+        return  # a restore is running; the next prune looks again
 
 
 @contextlib.contextmanager

@@ -68,7 +68,7 @@ from matching.vault import Vault
 from workers import backups
 
 RUNNING_WITHIN = datetime.timedelta(seconds=90)
-STAGING_MARK = ".restore-"
+STAGING_MARK = backups.STAGING_MARK
 
 Progress = Callable[[str, float | None], None]
 
@@ -130,7 +130,7 @@ def _one_restore_at_a_time(settings: Settings) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            stack.enter_context(exclusive_lock(folder / ".restore.lock"))
+            stack.enter_context(exclusive_lock(folder / backups.RESTORE_LOCK))
         except BlockingIOError:
             raise BackupFailed("another restore or restore drill is running") from None
         except OSError as exc:

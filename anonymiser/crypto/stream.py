@@ -27,6 +27,9 @@ from anonymiser.crypto.keys import KEY_BYTES
 
 MAGIC = b"CMSTRM1\n"
 CHUNK_BYTES = 1 << 20
+#: The largest chunk a reader accepts: the header is read before anything is
+#: authenticated, and must not make it read gigabytes into memory.
+MAX_CHUNK_BYTES = 64 << 20
 _TAG_BYTES = 16
 _LABEL = b"coachmatch/stream/v1"
 _LAST = b"\x01"
@@ -62,8 +65,8 @@ def seal_chunks(
     empty stream still has one (empty, last) chunk, so it cannot be confused with
     a stream cut off after its header.
     """
-    if not 0 < chunk_bytes < 1 << 31:
-        raise ValueError("the chunk size must be between 1 byte and 2 GiB")
+    if not 0 < chunk_bytes <= MAX_CHUNK_BYTES:
+        raise ValueError("the chunk size must be between 1 byte and 64 MiB")
     aead = _check(key)
     yield MAGIC + chunk_bytes.to_bytes(4, "big")
     index = 0
@@ -91,6 +94,8 @@ def open_chunks(key: bytes, name: bytes, sealed: BinaryIO) -> Iterator[bytes]:
     if len(header) != len(MAGIC) + 4 or not header.startswith(MAGIC):
         raise DecryptionError
     chunk_bytes = int.from_bytes(header[len(MAGIC) :], "big")
+    if not 0 < chunk_bytes <= MAX_CHUNK_BYTES:
+        raise DecryptionError
     index = 0
     current = _read_sealed(sealed, chunk_bytes)
     if current is None:

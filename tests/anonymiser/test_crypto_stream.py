@@ -86,3 +86,10 @@ def test_bad_keys_and_chunk_sizes_are_refused() -> None:
         list(seal_chunks(b"short", NAME, [b"x"]))
     with pytest.raises(ValueError):
         list(seal_chunks(KEY, NAME, [b"x"], chunk_bytes=0))
+
+
+def test_a_header_cannot_ask_for_huge_chunks() -> None:
+    sealed = bytearray(seal(b"data", 16))
+    sealed[8:12] = (1 << 31).to_bytes(4, "big")
+    with pytest.raises(DecryptionError):
+        unseal(bytes(sealed))

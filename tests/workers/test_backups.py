@@ -16,6 +16,7 @@ import pytest
 
 from matching import backup_keys, db, subjects
 from matching.config import Settings
+from matching.durable import exclusive_lock
 from matching.errors import BackupFailed, NotFound
 from matching.key_rotation import rotate_master_key
 from matching.runtime import Runtime, close_runtime, open_runtime
@@ -203,3 +204,27 @@ async def test_no_backup_while_the_master_key_rotates(runtime: Runtime) -> None:
     ):
         await make_backup(runtime)
     assert backups.list_backups(runtime.settings, runtime.vault.keyring) == []
+
+
+async def test_prune_removes_what_a_killed_restore_left_beside_sqlite(runtime: Runtime) -> None:
+    if not runtime.settings.is_sqlite:
+        pytest.skip("staging files exist on SQLite only (PostgreSQL uses databases)")
+    live = db.sqlite_path(runtime.settings.database_url)
+    stale = live.with_name(f"{live.name}{backups.STAGING_MARK}20261130t010000z-aaaaaa")
+    snapshot = live.parent / ".snapshot-old"
+    fresh = live.with_name(f"{live.name}{backups.STAGING_MARK}20261130t020000z-bbbbbb")
+    stale.write_bytes(b"copy")
+    snapshot.mkdir()
+    (snapshot / "snapshot.sqlite3").write_bytes(b"copy")
+    fresh.write_bytes(b"copy")
+    two_hours_ago = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=2)).timestamp()
+    for path in (stale, snapshot):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    folders = backups.Folders.of(runtime.settings)
+    folders.make()
+    with exclusive_lock(folders.backups / backups.RESTORE_LOCK):  # a restore is running
+        backups.prune_backups(runtime.settings)
+    assert stale.exists() and snapshot.exists()
+    backups.prune_backups(runtime.settings)
+    assert not stale.exists() and not snapshot.exists()
+    assert fresh.exists()  # it may belong to a restore that is still running
