@@ -35,7 +35,6 @@ on the loop's thread it held every request in flight.
 from __future__ import annotations
 
 import asyncio
-import functools
 import sqlite3
 import time
 import weakref
@@ -173,17 +172,6 @@ class PooledSQLiteEngine(SQLiteEngine):
         async with self.writer_lock():
             return await self._autocommit(query, args or [])
 
-    async def fetch(self, query: str, args: Sequence[Any]) -> list[dict[str, Any]]:
-        """A read outside any transaction, straight on a pooled connection.
-
-        ``query`` uses piccolo's ``{}`` placeholders. Values are adapted and columns
-        converted by the adapters and converters piccolo registers with ``sqlite3``,
-        so the rows equal what ``Table.raw`` returns, without building a query
-        object for every call.
-        """
-        rows: list[dict[str, Any]] = await self._autocommit(_qmarks(query), list(args))
-        return rows
-
     async def run_sql(self, query: str, args: Sequence[Any]) -> list[dict[str, Any]]:
         """A statement with ``?`` placeholders: in the current transaction if there is
         one, else on its own (a write queues on the writer lock)."""
@@ -263,11 +251,6 @@ class PooledSQLiteEngine(SQLiteEngine):
         for pragma in pragmas:
             connection.execute(pragma)
         return InlineConnection(connection, busy_timeout)
-
-
-@functools.lru_cache(maxsize=256)
-def _qmarks(query: str) -> str:
-    return query.replace("{}", "?")
 
 
 def is_busy(exc: BaseException) -> bool:

@@ -398,7 +398,7 @@ def _status(folders: Folders, keyring: Keyring, manifest: Manifest) -> str:
     if size != manifest.sealed_bytes:
         return "file damaged"
     try:
-        _unwrap_key(folders, keyring, manifest.id)
+        _keys(folders, keyring, manifest.id)
     except NotFound:
         return "key missing"
     except BackupFailed:
@@ -406,9 +406,9 @@ def _status(folders: Folders, keyring: Keyring, manifest: Manifest) -> str:
     return "ok"
 
 
-def _unwrap_key(folders: Folders, keyring: Keyring, backup_id: str) -> bytes:
+def _keys(folders: Folders, keyring: Keyring, backup_id: str) -> backup_keys.BackupKeys:
     keys, _ = backup_keys.read(folders.key(backup_id), keyring, backup_id)
-    return keys.backup_key
+    return keys
 
 
 def manifest_of(settings: Settings, backup_id: str) -> Manifest:
@@ -421,8 +421,7 @@ def manifest_of(settings: Settings, backup_id: str) -> Manifest:
 
 def keys_of(settings: Settings, keyring: Keyring, backup_id: str) -> backup_keys.BackupKeys:
     """The backup's own key and the retired master keys its content needs."""
-    keys, _ = backup_keys.read(Folders.of(settings).key(backup_id), keyring, backup_id)
-    return keys
+    return _keys(Folders.of(settings), keyring, backup_id)
 
 
 def read_backup(settings: Settings, keyring: Keyring, backup_id: str) -> Iterator[bytes]:
@@ -433,7 +432,7 @@ def read_backup(settings: Settings, keyring: Keyring, backup_id: str) -> Iterato
     """
     folders = Folders.of(settings)
     manifest = manifest_of(settings, backup_id)
-    key = _unwrap_key(folders, keyring, backup_id)
+    key = _keys(folders, keyring, backup_id).backup_key
     try:
         with folders.sealed(backup_id).open("rb") as sealed:
             yield from _plain(manifest, key, sealed)

@@ -229,7 +229,7 @@ async def _in_staging(
         await check_journal_against_audit(journal)
         if isinstance(engine, db.PooledSQLiteEngine):
             await _sqlite_checks(engine)
-        report.subjects_restored = int(await _count_subjects())
+        report.subjects_restored = int(await Subject.count())
     with report.step("replay", progress):
         service = ErasureService(journal=journal, vault=Vault(keyring))
         report.erased_by_replay = await service.replay(entries)
@@ -240,10 +240,6 @@ async def _in_staging(
             raise IntegrityFailure(
                 f"{len(left)} erased subjects are still in the restored data; nothing was swapped"
             )
-
-
-async def _count_subjects() -> int:
-    return int(await Subject.count())
 
 
 class _RestoreKeyring(Keyring):

@@ -60,7 +60,11 @@ def _today() -> datetime.date:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     as_of = args.as_of or _today()
-    report = asyncio.run(_with_runtime(settings, _apply(as_of, dry_run=args.dry_run)))
+
+    async def work(runtime: Any) -> retention.RetentionReport:
+        return await retention.run(runtime, as_of, dry_run=args.dry_run)
+
+    report = asyncio.run(_with_runtime(settings, work))
     if args.json:
         print(json.dumps(report.as_dict(), sort_keys=True))
         return 0
@@ -70,13 +74,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {rule:<20} {count}")
     print(f"  legal holds in force: {report.legal_holds_active}; due but held: {report.held_back}")
     return 0
-
-
-def _apply(as_of: datetime.date, *, dry_run: bool) -> Any:
-    async def work(runtime: Any) -> retention.RetentionReport:
-        return await retention.run(runtime, as_of, dry_run=dry_run)
-
-    return work
 
 
 def _hold(args: argparse.Namespace, settings: Settings) -> int:
