@@ -83,6 +83,7 @@ class Action(enum.StrEnum):
     BACKUP_CREATED = "backup.created"
     BACKUP_RESTORED = "backup.restored"
     RESTORE_DRILL = "backup.restore_drill"
+    BACKUP_ALERT = "backup.alert"
     RETENTION_RUN = "retention.run"
     LEGAL_HOLD_ADDED = "retention.legal_hold_added"
     REQUEST_SUBMITTED = "request.submitted"
@@ -219,6 +220,29 @@ def _clean_value(value: object) -> str | int | bool | None:
     if isinstance(value, UUID):
         return str(value)
     return check_token(value, "an audit detail")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    """When an entry was recorded, and its details."""
+
+    at: datetime.datetime
+    details: dict[str, Any]
+
+
+async def latest(action: Action, *, limit: int = 1) -> list[Recorded]:
+    """The newest entries of one action, newest first."""
+    rows = (
+        await AuditEntry.select(AuditEntry.at, AuditEntry.details)
+        .where(AuditEntry.action == action.value)
+        .order_by(AuditEntry.seq, ascending=False)
+        .limit(limit)
+        .output(load_json=True)
+    )
+    return [
+        Recorded(row["at"], row["details"] if isinstance(row["details"], dict) else {})
+        for row in rows
+    ]
 
 
 async def _lock_appends() -> None:

@@ -13,10 +13,11 @@ import io
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 from piccolo.apps.migrations.tables import Migration
@@ -40,8 +41,12 @@ def sqlite_path(url: str) -> Path:
     return Path(unquote(url[len("sqlite:///") :])).expanduser()
 
 
-def make_engine(database_url: str) -> Engine:
-    """Build (but do not connect) the engine for a database URL."""
+def make_engine(database_url: str, *, durable: bool = True) -> Engine:
+    """Build (but do not connect) the engine for a database URL.
+
+    ``durable=False`` is for a SQLite scratch copy that is thrown away unless it is
+    finished (a restore's staging database): it never waits for the disk.
+    """
     scheme = urlsplit(database_url).scheme
     if scheme == "sqlite":
         path = sqlite_path(database_url)
@@ -50,7 +55,9 @@ def make_engine(database_url: str) -> Engine:
             _enable_wal(path)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigurationError(f"cannot open the SQLite database: {exc}") from None
-        return PooledSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+        return PooledSQLiteEngine(
+            path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS, durable=durable
+        )
     if scheme in {"postgres", "postgresql"}:
         return PostgresEngine(config={"dsn": database_url})
     raise ConfigurationError("COACHMATCH_DATABASE_URL must start with sqlite:/// or postgresql://")
@@ -121,6 +128,29 @@ async def for_ids(
     query = sql.replace("{ids}", "= ANY({})")
     rows: list[dict[str, Any]] = await table.raw(query, *params, list(ids))
     return rows
+
+
+class IdParams:
+    """Ids converted once to the text every statement of a batch takes (SQLite stores
+    it; asyncpg accepts it for ``uuid``), and back from a :func:`text_of` column:
+    thousands of ``UUID`` conversions per statement cost more than SQLite's work."""
+
+    def __init__(self, ids: Iterable[UUID]) -> None:
+        self._by_text = {str(value): value for value in ids}
+        self.params = list(self._by_text)
+
+    def __getitem__(self, text: str) -> UUID:
+        return self._by_text[text]
+
+
+def text_of(column: str) -> str:
+    """A UUID column read as its text (``RETURNING``, ``SELECT``), for :class:`IdParams`."""
+    return f"CAST({column} AS TEXT) AS {column}"
+
+
+def as_uuid(value: Any) -> UUID:
+    """A UUID column's value as read (a ``UUID``, or its text from a raw statement)."""
+    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def is_unique_violation(exc: BaseException) -> bool:

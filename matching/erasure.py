@@ -12,7 +12,9 @@ An erasure (by request, by retention, by an admin, in a restore drill) is:
    subject's data key (so every ciphertext of theirs, in backups too, is
    noise), deletes their rows, and records ``subject.erased`` in the audit log
    with the journal position (so a journal that lost its tail is noticed, see
-   :func:`check_journal_against_audit`).
+   :func:`check_journal_against_audit`). The transaction is opened before step 1,
+   so a condition checked in it (retention: still inactive, not on hold) still
+   holds when the journal is written.
 
 Idempotent: a subject gets one journal entry, ever (the journal checks under
 its lock). Erasing a subject that is journaled and holds no rows does nothing
@@ -30,7 +32,7 @@ import asyncio
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -63,6 +65,8 @@ LOOKUP_CHUNK = 2000  # ids per statement: well below SQLite's 32,766 parameters
 ERASURE_LOCK_CLASS = 0x6572  # "er": first key of the per-subject advisory lock
 
 T = TypeVar("T")
+#: Which of these subjects may still be erased (run inside the erasure's transaction).
+StillDue = Callable[[list[UUID]], Awaitable[Iterable[UUID]]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,16 +95,33 @@ class ErasureService:
         return result
 
     async def erase_many(
-        self, subject_ids: Sequence[UUID], *, reason: str, actor: str
+        self,
+        subject_ids: Sequence[UUID],
+        *,
+        reason: str,
+        actor: str,
+        still_due: StillDue | None = None,
     ) -> list[ErasureResult]:
         """Erase several subjects as :meth:`erase` does one: one journal write (one
-        fsync) for all, then one transaction; an audit entry for each subject."""
+        fsync) for all, then one transaction; an audit entry for each subject.
+
+        ``still_due`` (retention) picks, inside the write transaction and before
+        anything is journaled, which of the subjects may still go: one who became
+        active, or was put on hold, since they were found is left alone (and left
+        out of the results).
+        """
         if not all(isinstance(subject_id, UUID) for subject_id in subject_ids):
             raise InvalidInput("subject_id must be a UUID")
         ids = list(dict.fromkeys(subject_ids))
         reason, actor = check_reason(reason), check_actor(actor)
-        journaled = await asyncio.to_thread(self._journal.append_many_once, ids, reason, actor)
         async with db.write_transaction():
+            if still_due is not None:
+                due = set(await still_due(ids))
+                ids = [subject_id for subject_id in ids if subject_id in due]
+                if not ids:
+                    return []
+            # Journaled (and fsynced) before any row goes: the point of no return.
+            journaled = await asyncio.to_thread(self._journal.append_many_once, ids, reason, actor)
             deleted = await self._delete_rows_many(ids)
             audited = [
                 (subject_id, seq, deleted.get(subject_id, 0))
@@ -142,7 +163,7 @@ class ErasureService:
         erased = 0
         for chunk in _chunks(entries, LOOKUP_CHUNK):
             wanted = {_id_of(item): item for item in chunk}
-            present = sorted(await still_present(wanted))
+            present = sorted(await still_present(wanted), key=_ordinal)
             if present:
                 erased += await self._erase_again(present, wanted)
         return erased
@@ -166,25 +187,22 @@ class ErasureService:
         counts: Counter[UUID] = Counter()
         for chunk in _chunks(subject_ids, LOOKUP_CHUNK):
             ids = list(chunk)
-            for subject_id in sorted(ids):
-                await _lock_subject(subject_id)
+            await _lock_subjects(ids)
             counts.update(await self._delete_chunk(ids))
         return dict(counts)
 
     async def _delete_chunk(self, ids: list[UUID]) -> Counter[UUID]:
-        counts: Counter[UUID] = Counter()
-        keys = await _for(SubjectKey, "SELECT subject_id FROM subject_key WHERE subject_id", ids)
-        counts.update(_uuid(row["subject_id"]) for row in keys)
-        await self._vault.shred_many(ids)
+        counts: Counter[UUID] = Counter(await self._vault.shred_many(ids))
+        subjects = db.IdParams(ids)
         accounts: dict[str, dict[UUID, UUID]] = {}
         for name, table in (("coach", Coach), ("admin", Admin)):
             rows = await _for(
                 table,
                 f"DELETE FROM {table._meta.tablename} WHERE subject_id",  # noqa: S608
-                ids,
-                returning="id, subject_id",
+                subjects.params,
+                returning=f"id, {db.text_of('subject_id')}",
             )
-            accounts[name] = {_uuid(row["id"]): _uuid(row["subject_id"]) for row in rows}
+            accounts[name] = {db.as_uuid(row["id"]): subjects[row["subject_id"]] for row in rows}
             counts.update(accounts[name].values())
         owner = {**accounts["coach"], **accounts["admin"]}
         if owner:
@@ -194,23 +212,24 @@ class ErasureService:
                 list(owner),
                 returning="principal_id",
             )
-            counts.update(owner[_uuid(row["principal_id"])] for row in sessions)
-        counts.update(await _delete_owned(ids, accounts["coach"]))
-        subjects = await _for(Subject, "DELETE FROM data_subject WHERE id", ids, returning="id")
-        counts.update(_uuid(row["id"]) for row in subjects)
+            counts.update(owner[db.as_uuid(row["principal_id"])] for row in sessions)
+        counts.update(await _delete_owned(subjects, accounts["coach"]))
+        rows = await _for(
+            Subject,
+            "DELETE FROM data_subject WHERE id",
+            subjects.params,
+            returning=db.text_of("id"),
+        )
+        counts.update(subjects[row["id"]] for row in rows)
         return counts
 
 
 async def _for(
-    table: Any, statement: str, ids: Sequence[UUID], *, returning: str = ""
+    table: Any, statement: str, ids: Sequence[UUID | str], *, returning: str = ""
 ) -> list[dict[str, Any]]:
     """``statement`` (ending in the column compared) for every id at once."""
     tail = f" RETURNING {returning}" if returning else ""
     return await db.for_ids(table, f"{statement} {{ids}}{tail}", ids)
-
-
-def _uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def _replay_entry(subject_id: UUID, origin: JournalEntry | UUID, rows: int) -> audit.Entry:
@@ -221,31 +240,31 @@ def _replay_entry(subject_id: UUID, origin: JournalEntry | UUID, rows: int) -> a
     return audit.Entry(SYSTEM_ACTOR, Action.SUBJECT_ERASED, subject_id, purpose, details)
 
 
-async def _delete_owned(ids: list[UUID], coaches: Mapping[UUID, UUID]) -> Counter[UUID]:
+async def _delete_owned(subjects: db.IdParams, coaches: Mapping[UUID, UUID]) -> Counter[UUID]:
     """Rows that belong to the subjects: candidates' requests and everything under them,
     coaches' offers and agreements. Requests a coach won keep only the coach's id."""
     counts: Counter[UUID] = Counter()
     requests = await _for(
         ContactRequest,
         "DELETE FROM contact_request WHERE candidate_id",
-        ids,
-        returning="id, candidate_id",
+        subjects.params,
+        returning=f"id, {db.text_of('candidate_id')}",
     )
-    candidate_of = {_uuid(row["id"]): _uuid(row["candidate_id"]) for row in requests}
+    candidate_of = {db.as_uuid(row["id"]): subjects[row["candidate_id"]] for row in requests}
     counts.update(candidate_of.values())
     offers = await _for(
         Offer, "DELETE FROM offer WHERE request_id", list(candidate_of), returning="request_id"
     )
-    counts.update(candidate_of[_uuid(row["request_id"])] for row in offers)
+    counts.update(candidate_of[db.as_uuid(row["request_id"])] for row in offers)
     subject_tables: tuple[type[Table], ...] = (Consent, CandidateDetail, CandidateFile)
     for table in subject_tables:
         rows = await _for(
             table,
             f"DELETE FROM {table._meta.tablename} WHERE subject_id",  # noqa: S608
-            ids,
-            returning="subject_id",
+            subjects.params,
+            returning=db.text_of("subject_id"),
         )
-        counts.update(_uuid(row["subject_id"]) for row in rows)
+        counts.update(subjects[row["subject_id"]] for row in rows)
     coach_tables: tuple[type[Table], ...] = (Offer, CoachAgreement)
     for table in coach_tables:
         rows = await _for(
@@ -254,17 +273,20 @@ async def _delete_owned(ids: list[UUID], coaches: Mapping[UUID, UUID]) -> Counte
             list(coaches),
             returning="coach_id",
         )
-        counts.update(coaches[_uuid(row["coach_id"])] for row in rows)
+        counts.update(coaches[db.as_uuid(row["coach_id"])] for row in rows)
     return counts
 
 
-async def _lock_subject(subject_id: UUID) -> None:
-    """Serialise erasures of one subject, so only one of them counts the rows it deleted.
+async def _lock_subjects(subject_ids: Sequence[UUID]) -> None:
+    """Serialise erasures of a subject, so only one of them counts the rows it deleted.
 
     SQLite's write transactions are serial already. On PostgreSQL a transaction-scoped
-    advisory lock per subject (a two-key lock, apart from the audit log's one-key lock).
+    advisory lock per subject (a two-key lock, apart from the audit log's one-key
+    lock), taken in a fixed order so two batches cannot deadlock.
     """
-    if not db.is_sqlite():
+    if db.is_sqlite():
+        return
+    for subject_id in sorted(subject_ids):
         await Subject.raw(
             "SELECT pg_advisory_xact_lock({}, hashtext({}))", ERASURE_LOCK_CLASS, str(subject_id)
         )
@@ -274,12 +296,12 @@ async def still_present(subject_ids: Iterable[UUID]) -> set[UUID]:
     """Which of these subjects the database still holds any row or key of."""
     found: set[UUID] = set()
     for chunk in _chunks(subject_ids, LOOKUP_CHUNK):
-        ids = list(chunk)
+        ids = db.IdParams(chunk)
         for column in (Subject.id, SubjectKey.subject_id, Coach.subject_id, Admin.subject_id):
             table, name = column._meta.table, column._meta.name
-            query = f"SELECT {name} FROM {table._meta.tablename} WHERE {name}"  # noqa: S608
-            rows = await _for(table, query, ids)
-            found.update(_uuid(row[name]) for row in rows)
+            query = f"SELECT {db.text_of(name)} FROM {table._meta.tablename} WHERE {name}"  # noqa: S608
+            rows = await _for(table, query, ids.params)
+            found.update(ids[row[name]] for row in rows)
     return found
 
 
@@ -342,6 +364,10 @@ def _check_audited(row: dict[str, Any], seen: dict[int, UUID]) -> None:
             f"the erasure journal lacks line {journal_seq}, recorded by audit entry "
             f"{row['seq']}: entries were lost"
         )
+
+
+def _ordinal(subject_id: UUID) -> int:
+    return subject_id.int  # sorts as UUIDs do, without a Python comparison per pair
 
 
 def _id_of(item: JournalEntry | UUID) -> UUID:

@@ -14,7 +14,10 @@ One line per entry, the canonical JSON form (sorted keys, no spaces, ASCII)::
 (``v, seq, at, subject_id, reason, actor``); the first ``prev`` is 64 zeros. A
 line must be byte for byte its canonical form, so any edit of any byte is found
 by :meth:`ErasureJournal.verify` (with its line number), as is a truncated last
-line. Removing whole lines from the end leaves a valid shorter file: the audit
+line. A last line cut short by a crash in the middle of an append was never
+acknowledged (an erasure goes on only after its line is fsynced): the next append,
+or a restore, removes it (:meth:`ErasureJournal.repair`). Removing whole lines from
+the end leaves a valid shorter file: the audit
 log records the journal position of every erasure, and
 :func:`matching.erasure.check_journal_against_audit` finds such a loss.
 
@@ -34,6 +37,7 @@ import enum
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
@@ -45,11 +49,24 @@ from matching.codes import GENESIS_HASH, check_actor
 from matching.durable import fsync_dir, write_all
 from matching.errors import IntegrityFailure, InvalidInput, JournalMissing
 
+log = logging.getLogger(__name__)
+
 VERSION = 1
 READ_CHUNK = 1 << 20
 MAX_LINE = 1024  # a valid line is ~300 bytes; anything longer is damage
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: A line in canonical form, and nothing else (codes, UTC time to the microsecond).
+_CANONICAL_LINE = re.compile(
+    rb'\{"actor":"([a-z0-9:_.\-]{1,80})",'
+    rb'"at":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00)",'
+    rb'"hash":"([0-9a-f]{64})","prev":"([0-9a-f]{64})",'
+    rb'"reason":"([a-z_]{1,64})","seq":([1-9][0-9]{0,18}),'
+    rb'"subject_id":"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",'
+    rb'"v":1\}\n'
+)
 _KEYS = frozenset({"v", "seq", "at", "subject_id", "reason", "actor", "prev", "hash"})
+_LINE_START = b'{"actor":"'  # every canonical line begins so (its keys are sorted)
 
 
 class ErasureReason(enum.StrEnum):
@@ -176,6 +193,7 @@ class ErasureJournal:
         self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         with self._mutex, _locked(os.open(self._path, flags, 0o600), fcntl.LOCK_EX) as fd:
+            _drop_torn_tail(fd)
             size = self._catch_up(fd)
             head = self._cursor
             results: list[tuple[int, JournalEntry | None]] = []
@@ -210,6 +228,16 @@ class ErasureJournal:
                 for subject_id, seq in added.items():
                     self._index.setdefault(subject_id, seq)
             return results
+
+    def repair(self) -> int:
+        """Remove a last line cut short by a crash in the middle of an append; the
+        bytes removed. Appends do this themselves; a restore calls it first."""
+        try:
+            fd = os.open(self._path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return 0
+        with self._mutex, _locked(fd, fcntl.LOCK_EX):
+            return _drop_torn_tail(fd)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -298,36 +326,61 @@ def _broken(line: int, why: str) -> IntegrityFailure:
 
 
 def _parse(raw: bytes, cursor: _Cursor) -> JournalEntry:
-    """Parse and check one line (with its newline) that should follow ``cursor``."""
+    """Parse and check one line (with its newline) that should follow ``cursor``.
+
+    One regular expression matches exactly the canonical lines (a restore reads the
+    whole journal: JSON parsing was most of that time); any other line is told
+    apart as malformed or merely not canonical by :func:`_what_is_wrong`.
+    """
     number = cursor.seq + 1
+    canonical = _CANONICAL_LINE.fullmatch(raw)
+    if canonical is None:
+        raise _broken(number, _what_is_wrong(raw))
+    actor, at_text, digest, prev, reason, seq_text, subject_text = (
+        part.decode("ascii") for part in canonical.groups()
+    )
     try:
-        data = json.loads(raw.decode("ascii"))
-        if not isinstance(data, dict) or set(data) != _KEYS or data["v"] != VERSION:
-            raise ValueError("unexpected fields")
-        entry = JournalEntry(
-            seq=data["seq"],
-            at=datetime.datetime.fromisoformat(data["at"]),
-            subject_id=UUID(data["subject_id"]),
-            reason=check_reason(data["reason"]),
-            actor=check_actor(data["actor"]),
-            prev=data["prev"],
-            hash=data["hash"],
-        )
-        if entry.at.tzinfo is None or type(entry.seq) is not int:
-            raise ValueError("bad field")
-        if not (_HEX64.fullmatch(entry.prev) and _HEX64.fullmatch(entry.hash)):
-            raise ValueError("bad hash")
-    except (ValueError, TypeError, KeyError, InvalidInput):
+        at = datetime.datetime.fromisoformat(at_text)
+        reason, actor = check_reason(reason), check_actor(actor)
+    except (ValueError, InvalidInput):
         raise _broken(number, "the line is malformed") from None
-    if entry.line() != raw:
-        raise _broken(number, "the line is not in canonical form")
-    if entry.seq != number:
+    seq = int(seq_text)
+    if seq != number:
         raise _broken(number, "the sequence number is wrong")
-    if entry.prev != cursor.hash:
+    if prev != cursor.hash:
         raise _broken(number, "the link to the previous line is broken")
-    if entry_hash(entry) != entry.hash:
+    head = f'{{"actor":"{actor}","at":"{at_text}"'
+    tail = f',"reason":"{reason}","seq":{seq},"subject_id":"{subject_text}","v":{VERSION}}}'
+    if hashlib.sha256(f"{prev}{head}{tail}".encode("ascii")).hexdigest() != digest:
         raise _broken(number, "the hash does not match")
-    return entry
+    return JournalEntry(seq, at, UUID(subject_text), reason, actor, prev, digest)
+
+
+def _what_is_wrong(raw: bytes) -> str:
+    """Why a line is not a canonical entry: malformed, or valid but not canonical."""
+    try:
+        data = json.loads(raw)
+        if not isinstance(data, dict) or data.keys() != _KEYS or data["v"] != VERSION:
+            raise ValueError("unexpected fields")
+        seq, at_text, subject_text = data["seq"], data["at"], data["subject_id"]
+        prev, digest = data["prev"], data["hash"]
+        if type(seq) is not int or not isinstance(at_text, str):
+            raise ValueError("bad field")
+        if not (isinstance(subject_text, str) and _UUID_TEXT.fullmatch(subject_text)):
+            raise ValueError("bad subject id")
+        if not (_is_hex64(prev) and _is_hex64(digest)):
+            raise ValueError("bad hash")
+        if datetime.datetime.fromisoformat(at_text).tzinfo is None:
+            raise ValueError("bad time")
+        check_reason(data["reason"])
+        check_actor(data["actor"])
+    except (ValueError, TypeError, KeyError, InvalidInput):
+        return "the line is malformed"
+    return "the line is not in canonical form"
+
+
+def _is_hex64(value: object) -> bool:
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
 def _lines(fd: int, start: int, end: int, *, first_line: int) -> Iterator[bytes]:
@@ -349,6 +402,36 @@ def _lines(fd: int, start: int, end: int, *, first_line: int) -> Iterator[bytes]
             raise _broken(number, "the line is far too long")
     if pending or offset < end:
         raise _broken(number, "the last line is incomplete (truncated)")
+
+
+def _drop_torn_tail(fd: int) -> int:
+    """Cut off what follows the last newline if it is the start of a line (call with
+    the file locked exclusively); the bytes cut.
+
+    An append writes its lines, fsyncs, and only then does the erasure go on, so a
+    line cut short by a crash was never acknowledged and nothing acted on it. Bytes
+    that cannot be the start of a line are damage: they are left for the reader to
+    report.
+    """
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return 0
+    window = min(size, MAX_LINE + 1)
+    tail = os.pread(fd, window, size - window)
+    newline = tail.rfind(b"\n")
+    if newline < 0 and window == size:
+        start = 0
+    elif newline < 0:
+        return 0  # far too long for a line: damage
+    else:
+        start = size - window + newline + 1
+    torn = tail[newline + 1 :]
+    if not torn or torn[: len(_LINE_START)] != _LINE_START[: len(torn)] or not torn.isascii():
+        return 0
+    os.ftruncate(fd, start)
+    os.fsync(fd)
+    log.warning("erasure journal: removed a last line cut short by a crash (%d bytes)", len(torn))
+    return len(torn)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,8 @@ async def values(
         return await _coach_contact(vault, _required(request_id))
     if template == "new_offer":
         return {"portal": f"{settings.base_url}/coach"}
+    if template == "backup_alert":
+        return {"portal": f"{settings.base_url}/admin"}
     if template in {"request_expired", "retention_notice"}:
         return {"site": settings.base_url}
     return {}

@@ -114,6 +114,22 @@ TEMPLATES: Mapping[str, MailTemplate] = {
             "erase everything, you need not do anything.\n"
         ),
     ),
+    "backup_alert": MailTemplate(
+        subject="Coachmatch: probleem met de back-ups / a problem with the backups",
+        body=(
+            "Beste {name},\n\n"
+            "De dagelijkse back-up van Coachmatch is mislukt of te laat. Zonder back-up\n"
+            "kunnen we gegevens niet terugzetten na een storing. Kijk op het\n"
+            "beheerdashboard wat er aan de hand is; je krijgt dit bericht elke dag zolang\n"
+            "het probleem duurt.\n\n"
+            "{portal}\n\n"
+            "-- English --\n\n"
+            "Dear {name},\n\n"
+            "The daily Coachmatch backup failed or is overdue. Without a backup we cannot\n"
+            "restore data after an outage. See the admin dashboard for what is wrong; you\n"
+            "get this message every day while the problem lasts.\n"
+        ),
+    ),
     "new_offer": MailTemplate(
         subject="Coachmatch: een nieuwe aanvraag voor je / a new request for you",
         body=(

@@ -3,6 +3,9 @@
 Read from the audit log (every backup, drill and retention run is recorded there)
 and from the outbox (a backup job that keeps failing). A backup is overdue when
 none was made in :data:`BACKUP_OVERDUE_AFTER`: the schedule makes one a day.
+
+The dashboard shows it; :func:`alert_admins` (an hourly scheduled job) also mails
+every active admin while a backup fails or is overdue, once a day while it lasts.
 """
 
 from __future__ import annotations
@@ -10,11 +13,17 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from typing import Any
+from uuid import UUID
 
-from matching import audit, schedule
-from matching.tables import AuditEntry, LegalHold, OutboxJob
+from matching import audit, notifications, outbox, schedule
+from matching.runtime import Runtime
+from matching.tables import Admin, LegalHold, OutboxJob, ScheduledRun
 
 BACKUP_OVERDUE_AFTER = datetime.timedelta(hours=26)
+ALERT_TEMPLATE = "backup_alert"
+#: An alert is mailed again after this long while the problem lasts.
+ALERT_REPEAT_AFTER = datetime.timedelta(hours=23, minutes=30)
+SYSTEM_ACTOR = "system"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,14 +74,51 @@ async def status(now: datetime.datetime) -> OperationsStatus:
 
 
 async def _last(action: audit.Action) -> LastRun | None:
-    rows = (
-        await AuditEntry.select(AuditEntry.at, AuditEntry.details)
-        .where(AuditEntry.action == action.value)
-        .order_by(AuditEntry.seq, ascending=False)
-        .limit(1)
-        .output(load_json=True)
-    )
-    if not rows:
+    found = await audit.latest(action)
+    return LastRun(found[0].at, found[0].details) if found else None
+
+
+async def alert_reason(now: datetime.datetime) -> str | None:
+    """Why admins should be mailed about the backups now (``failing``, ``overdue``), if so.
+
+    No backup at all counts only once the first scheduled one is overdue: a new
+    site is not alarming before its first backup was due.
+    """
+    current = await status(now)
+    if current.backup_failing:
+        return "failing"
+    if not current.backup_overdue:
         return None
-    details = rows[0]["details"]
-    return LastRun(rows[0]["at"], details if isinstance(details, dict) else {})
+    if current.last_backup is not None:
+        return "overdue"
+    first_due_before = now - BACKUP_OVERDUE_AFTER
+    scheduled = await ScheduledRun.exists().where(
+        (ScheduledRun.task == "backup") & (ScheduledRun.created_at < first_due_before)
+    )
+    return "overdue" if scheduled else None
+
+
+async def alert_admins(runtime: Runtime, job_id: UUID, now: datetime.datetime) -> int:
+    """The hourly watch: mail every active admin about a failing or overdue backup,
+    unless they were mailed in the last :data:`ALERT_REPEAT_AFTER`. Completes the job
+    in the transaction that queues the mails (a second delivery mails nobody);
+    returns how many admins were mailed."""
+    reason = await alert_reason(now)
+    async with outbox.unit_of_work(runtime):
+        if not await outbox.complete(job_id) or reason is None:
+            return 0
+        alerted = await audit.latest(audit.Action.BACKUP_ALERT)
+        if alerted and now - alerted[0].at < ALERT_REPEAT_AFTER:
+            return 0
+        admins = await Admin.select(Admin.subject_id).where(Admin.active == True)  # noqa: E712
+        if admins:
+            await outbox.enqueue_rows(
+                [notifications.mail_job(row["subject_id"], ALERT_TEMPLATE) for row in admins]
+            )
+        await audit.record(
+            SYSTEM_ACTOR,
+            audit.Action.BACKUP_ALERT,
+            purpose="backup",
+            details={"reason": reason, "admins": len(admins)},
+        )
+    return len(admins)

@@ -21,6 +21,7 @@ The life of a row: ``sent_at`` is a lease, set when a sender claims the job
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import dataclasses
@@ -253,6 +254,39 @@ async def begin_attempt(job_id: UUID) -> Job | None:
             .returning(OutboxJob.id, OutboxJob.actor, OutboxJob.args, OutboxJob.attempts)
         )
     return _job(rows[0]) if rows else None
+
+
+async def renew_lease(job_id: UUID) -> bool:
+    """Start the lease of a running job afresh; ``False`` once it is done."""
+    rows = await (
+        OutboxJob.update({OutboxJob.sent_at: _now()})
+        .where((OutboxJob.id == job_id) & OutboxJob.done_at.is_null())
+        .returning(OutboxJob.id)
+    )
+    return bool(rows)
+
+
+@contextlib.asynccontextmanager
+async def lease_kept(job_id: UUID, every_seconds: float) -> AsyncIterator[None]:
+    """Renew the job's lease every ``every_seconds`` while the block runs: a job that
+    works longer than a lease (a backup of a big database) is not sent again meanwhile."""
+    keeper = asyncio.create_task(_keep_lease(job_id, every_seconds))
+    try:
+        yield
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+
+
+async def _keep_lease(job_id: UUID, every_seconds: float) -> None:
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            if not await renew_lease(job_id):
+                return
+        except Exception as exc:  # the database is busy or away: try again next time
+            log.warning("could not renew a job lease (%s)", type(exc).__name__)
 
 
 async def complete(job_id: UUID) -> bool:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -186,9 +187,13 @@ async def _inactive(
         due = [row["id"] for row in rows if row["id"] not in held]
         report.held_back += len(rows) - len(due)
         if not dry_run and due:  # one journal write and one transaction per batch
-            await runtime.erasure.erase_many(
-                due, reason=ErasureReason.RETENTION, actor=SYSTEM_ACTOR
+            erased = await runtime.erasure.erase_many(
+                due,
+                reason=ErasureReason.RETENTION,
+                actor=SYSTEM_ACTOR,
+                still_due=functools.partial(_still_due, before, now.date()),
             )
+            due = [result.subject_id for result in erased]
         done += len(due)
 
 
@@ -219,6 +224,21 @@ async def _notices(runtime: Runtime, now: datetime.datetime, held: set[UUID], dr
         sent += len(due)
 
 
+async def _still_due(
+    before: datetime.datetime, today: datetime.date, subject_ids: list[UUID]
+) -> list[UUID]:
+    """Of these subjects, those still inactive and on no hold, checked in the erasure's
+    transaction (PostgreSQL: their rows locked, so activity now waits for the end)."""
+    lock = "" if db.is_sqlite() else " FOR UPDATE"
+    rows = await db.for_ids(Subject, _STILL_DUE + lock, subject_ids, before, today)
+    return [db.as_uuid(row["id"]) for row in rows]
+
+
+_STILL_DUE = (
+    "SELECT id FROM data_subject WHERE last_active_at < {} AND NOT EXISTS ("
+    "SELECT 1 FROM legal_hold WHERE legal_hold.subject_id = data_subject.id "
+    "AND legal_hold.until >= {}) AND id {ids}"
+)
 _MARK_NOTICE = (
     "UPDATE data_subject SET retention_notice_at = {} "
     "WHERE (retention_notice_at IS NULL OR retention_notice_at < last_active_at) "

@@ -27,6 +27,7 @@ LEASE_NAME = "scheduler"
 EXPIRE_REQUESTS_ACTOR = "expire_requests"
 RETENTION_ACTOR = "run_retention"
 BACKUP_ACTOR = "daily_backup"
+BACKUP_WATCH_ACTOR = "watch_backups"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,16 +37,23 @@ class Task:
     period: datetime.timedelta
 
     def slot(self, now: datetime.datetime) -> str:
-        """The slot ``now`` falls in: its start, to the minute or the day."""
+        """The slot ``now`` falls in: its start (UTC), to the minute or the day."""
+        utc = now.astimezone(datetime.UTC)
         if self.period >= datetime.timedelta(days=1):
-            return f"{self.name}:{now.astimezone(datetime.UTC):%Y-%m-%d}"
-        return f"{self.name}:{now.astimezone(datetime.UTC):%Y-%m-%dT%H:%M}"
+            return f"{self.name}:{utc:%Y-%m-%d}"
+        start = utc - (utc - _EPOCH) % self.period
+        return f"{self.name}:{start:%Y-%m-%dT%H:%M}"
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 TASKS = (
     Task("expire_requests", EXPIRE_REQUESTS_ACTOR, datetime.timedelta(minutes=1)),
     Task("retention", RETENTION_ACTOR, datetime.timedelta(days=1)),
     Task("backup", BACKUP_ACTOR, datetime.timedelta(days=1)),
+    # Mails the admins while a backup fails or is overdue (matching.operations).
+    Task("backup_watch", BACKUP_WATCH_ACTOR, datetime.timedelta(hours=1)),
 )
 
 

@@ -51,10 +51,15 @@ T = TypeVar("T")
 POOL_SIZE = 8
 CONNECTION_PRAGMAS = (
     "PRAGMA foreign_keys = 1",
-    "PRAGMA synchronous = NORMAL",
     "PRAGMA cache_size = -8000",  # KiB per connection: the hot indexes stay in memory
 )
-#: Pooled connections leave checkpoints to the engine's Checkpointer thread.
+#: WAL's ``NORMAL``: commits never wait for an fsync, checkpoints do.
+DURABLE = "PRAGMA synchronous = NORMAL"
+#: A scratch database (a restore's staging copy) is thrown away if the machine stops:
+#: no fsync at all.
+SCRATCH = "PRAGMA synchronous = OFF"
+#: Pooled connections leave checkpoints to the engine's Checkpointer thread (a scratch
+#: database's: to its close).
 POOLED_PRAGMAS = ("PRAGMA wal_autocheckpoint = 0",)
 _READS = ("select", "pragma", "explain")
 #: The first wait after SQLite answered "busy", doubled up to the longest wait.
@@ -111,9 +116,15 @@ class _Pool:
 
 
 class PooledSQLiteEngine(SQLiteEngine):
-    def __init__(self, *args: Any, pool_size: int = POOL_SIZE, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, pool_size: int = POOL_SIZE, durable: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._pool_size = pool_size
+        self._synchronous = DURABLE if durable else SCRATCH
+        # A scratch database is checkpointed once, when it closes: checkpoints in the
+        # meantime would only compete for the CPU with the work done in it.
+        self._checkpoints_in_background = durable
         self._pools: dict[asyncio.AbstractEventLoop, _Pool] = {}
         self._checkpointer: Checkpointer | None = None
         # asyncio locks belong to a loop: one per loop that writes.
@@ -123,7 +134,7 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     async def open_pool(self) -> None:
         self._pools.setdefault(asyncio.get_running_loop(), _Pool(self._pool_size))
-        if self._checkpointer is None and self._on_disk():
+        if self._checkpointer is None and self._checkpoints_in_background and self._on_disk():
             self._checkpointer = Checkpointer(str(self.connection_kwargs["database"]))
             self._checkpointer.start()
 
@@ -241,13 +252,19 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     def _connect(self) -> InlineConnection:
         """A connection set up once: foreign keys on, WAL's ``synchronous=NORMAL`` (a
-        per-connection setting: without it every commit waits for an fsync), rows as
+        per-connection setting: without it every commit waits for an fsync; ``OFF``
+        for a scratch database), rows as
         dicts, and no busy-wait inside SQLite (see :class:`InlineConnection`)."""
         kwargs = {**self.connection_kwargs}
         busy_timeout = float(kwargs.pop("timeout", 5.0))
         connection = sqlite3.connect(**kwargs, timeout=0)
         connection.row_factory = dict_factory
-        pragmas = CONNECTION_PRAGMAS + (POOLED_PRAGMAS if self._checkpointer else ())
+        no_autocheckpoint = self._checkpointer or not self._checkpoints_in_background
+        pragmas = (
+            *CONNECTION_PRAGMAS,
+            self._synchronous,
+            *(POOLED_PRAGMAS if no_autocheckpoint else ()),
+        )
         for pragma in pragmas:
             connection.execute(pragma)
         return InlineConnection(connection, busy_timeout)

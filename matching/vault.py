@@ -314,11 +314,19 @@ class Vault:
         """Destroy the subject's data key (call inside the erasure transaction)."""
         await self.shred_many([subject_id])
 
-    async def shred_many(self, subject_ids: Sequence[UUID]) -> None:
-        """Destroy these subjects' data keys (inside the erasure transaction)."""
+    async def shred_many(self, subject_ids: Sequence[UUID]) -> list[UUID]:
+        """Destroy these subjects' data keys (inside the erasure transaction); returns
+        whose keys there were."""
         for subject_id in subject_ids:
             self._cache.drop(subject_id)
-        await db.for_ids(SubjectKey, "DELETE FROM subject_key WHERE subject_id {ids}", subject_ids)
+        ids = db.IdParams(subject_ids)
+        returning = db.text_of("subject_id")
+        rows = await db.for_ids(
+            SubjectKey,
+            f"DELETE FROM subject_key WHERE subject_id {{ids}} RETURNING {returning}",  # noqa: S608
+            ids.params,
+        )
+        return [ids[row["subject_id"]] for row in rows]
 
     # -- fields --------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ into the retried queue message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime
 import functools
@@ -34,13 +35,14 @@ from matching import (
     intake,
     matches,
     notifications,
+    operations,
     outbox,
     retention,
     schedule,
 )
 from matching.outbox import Job
 from matching.runtime import Runtime
-from workers import backups
+from workers import backups, restore
 from workers.async_bridge import AsyncBridge
 from workers.mail import Mailer
 
@@ -53,8 +55,18 @@ SETTLE_OFFERS = matches.SETTLE_OFFERS_ACTOR
 EXPIRE_REQUESTS = schedule.EXPIRE_REQUESTS_ACTOR
 RETENTION = schedule.RETENTION_ACTOR
 DAILY_BACKUP = schedule.BACKUP_ACTOR
+WATCH_BACKUPS = schedule.BACKUP_WATCH_ACTOR
 ACTOR_NAMES = frozenset(
-    {PROBE, SEND_MAIL, BROADCAST, SETTLE_OFFERS, EXPIRE_REQUESTS, RETENTION, DAILY_BACKUP}
+    {
+        PROBE,
+        SEND_MAIL,
+        BROADCAST,
+        SETTLE_OFFERS,
+        EXPIRE_REQUESTS,
+        RETENTION,
+        DAILY_BACKUP,
+        WATCH_BACKUPS,
+    }
 )
 #: Periodic tasks may work for long (a backup of a big database, a retention run).
 PERIODIC = frozenset({RETENTION, DAILY_BACKUP})
@@ -117,6 +129,9 @@ def declare_actors(
     def daily_backup(job_id: str) -> None:
         run_job(context, job_id, run_daily_backup)
 
+    def watch_backups(job_id: str) -> None:
+        run_job(context, job_id, run_backup_watch)
+
     functions: dict[str, Callable[[str], None]] = {
         PROBE: probe,
         SEND_MAIL: send_mail,
@@ -125,6 +140,7 @@ def declare_actors(
         EXPIRE_REQUESTS: expire_requests,
         RETENTION: run_retention,
         DAILY_BACKUP: daily_backup,
+        WATCH_BACKUPS: watch_backups,
     }
     return {
         name: dramatiq.actor(
@@ -221,7 +237,8 @@ def run_retention_rules(context: JobContext, job: Job) -> None:
 async def _retention_and_complete(runtime: Runtime, job_id: UUID, as_of: datetime.date) -> None:
     if await outbox.is_done(job_id):
         return
-    await retention.run(runtime, as_of)
+    async with _lease_kept(runtime, job_id):
+        await retention.run(runtime, as_of)
     async with outbox.completing(job_id):
         pass
 
@@ -234,16 +251,31 @@ def run_daily_backup(context: JobContext, job: Job) -> None:
 async def _backup_and_complete(runtime: Runtime, job_id: UUID) -> None:
     if await outbox.is_done(job_id):
         return
-    try:
-        await backups.create_backup(runtime.settings, runtime.vault.keyring)
-    finally:  # backups past their 14 days go even when today's backup failed
-        await asyncio.to_thread(
-            functools.partial(
-                backups.prune_backups, runtime.settings, keyring=runtime.vault.keyring
+    async with _lease_kept(runtime, job_id):
+        try:
+            # A delivery after a crash between the backup and the completion: done.
+            if not await backups.made_by_job(job_id):
+                await backups.create_backup(runtime.settings, runtime.vault.keyring, job_id=job_id)
+        finally:  # backups past their 14 days go even when today's backup failed
+            await asyncio.to_thread(
+                functools.partial(
+                    backups.prune_backups, runtime.settings, keyring=runtime.vault.keyring
+                )
             )
-        )
+            await restore.remove_leftovers(runtime.settings)
     async with outbox.completing(job_id):
         pass
+
+
+def _lease_kept(runtime: Runtime, job_id: UUID) -> contextlib.AbstractAsyncContextManager[None]:
+    """A periodic job may work for hours: its lease is renewed meanwhile."""
+    return outbox.lease_kept(job_id, runtime.settings.job_lease_seconds / 3)
+
+
+def run_backup_watch(context: JobContext, job: Job) -> None:
+    """Mail the admins while a backup fails or is overdue (completes the job)."""
+    now = datetime.datetime.now(datetime.UTC)
+    context.bridge.run(operations.alert_admins(context.runtime, job.id, now))
 
 
 def _date_arg(job: Job, name: str) -> datetime.date:

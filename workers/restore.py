@@ -13,10 +13,13 @@ in its very last step:
    re-wrapped under the current one (the retired key travels with the backup's
    own key, see :mod:`matching.backup_keys`).
 4. **Check.** The backup's audit chain verifies, every erasure it records is in
-   the journal, SQLite's quick check and foreign-key check pass.
+   the journal, SQLite's quick check and foreign-key check pass. The SQLite checks
+   read a snapshot of staging as it was loaded, in a thread of their own, while
+   step 5 runs: they take as long as the replay, and there are two cores.
 5. **Replay, then verify.** Every subject the journal names is erased again in
    staging (extending the verified audit chain); then no journaled subject and
-   none of their data keys may be left.
+   none of their data keys may be left. Nothing is swapped before the checks of
+   step 4 have passed too.
 6. **Swap.** SQLite: the staging database is copied over the live one with
    SQLite's backup API, in one transaction, so a kill half-way leaves the live
    database as it was. PostgreSQL: in one transaction the live database is
@@ -37,6 +40,7 @@ import contextlib
 import dataclasses
 import datetime
 import os
+import re
 import secrets
 import sqlite3
 import subprocess
@@ -90,7 +94,9 @@ class RestoreReport:
     erased_by_replay: int = 0
     rewrapped_keys: int = 0
     audit_entries: int = 0
+    #: Each step's own duration; the SQLite structure check runs alongside replay and verify.
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    total_seconds: float = 0.0  # the whole restore, start to end
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -117,10 +123,13 @@ async def restore_backup(
     """Restore ``backup_id`` over the live database (bound when called; bound again
     when this returns). With ``swap=False`` everything but the last step runs: the
     restore drill uses that to prove what a restore would bring back."""
+    started = time.perf_counter()
     with _one_restore_at_a_time(settings):
-        return await _restore(
+        report = await _restore(
             settings, keyring, journal, backup_id, swap=swap, probe=probe, progress=progress
         )
+    report.total_seconds = round(time.perf_counter() - started, 3)
+    return report
 
 
 @contextlib.contextmanager
@@ -154,7 +163,8 @@ async def _restore(
     keys = backups.keys_of(settings, keyring, manifest.id)
     with report.step("journal", progress):
         # Read once (its chain checked while read), used for the replay and the proof.
-        entries = await asyncio.to_thread(lambda: list(journal.entries()))
+        # Not alongside the decryption: both want the GIL, and the decryption lost.
+        entries = await asyncio.to_thread(_read_journal, journal)
         report.journal_entries = len(entries)
         if not journal.path.exists():
             await check_journal_against_audit(journal)  # JournalMissing if erasures happened
@@ -227,13 +237,38 @@ async def _in_staging(
                 f"({chain.problem}); nothing was swapped"
             )
         await check_journal_against_audit(journal)
-        if isinstance(engine, db.PooledSQLiteEngine):
-            await _sqlite_checks(engine)
         report.subjects_restored = int(await Subject.count())
+    structure: asyncio.Future[float] | None = None
+    if isinstance(engine, db.PooledSQLiteEngine):
+        # SQLite's structure check reads the data as it came, on a core of its own,
+        # while the replay writes (a WAL reader keeps its snapshot).
+        snapshot = await asyncio.to_thread(_snapshot, str(engine.connection_kwargs["database"]))
+        # Submitted now: a task would first run when the replay yields, which its
+        # statements on the loop's own thread rarely do.
+        structure = asyncio.get_running_loop().run_in_executor(None, _check_structure, snapshot)
+    try:
+        await _replay_and_verify(keyring, journal, entries, report=report, progress=progress)
+        report.audit_entries = chain.entries + report.erased_by_replay
+    finally:
+        if structure is not None:
+            with report.step("structure", progress):
+                await asyncio.wait([structure])  # its thread is done before staging goes
+            structure.exception()  # retrieved: a failed replay is the error reported
+    if structure is not None:
+        report.seconds["structure"] = structure.result()
+
+
+async def _replay_and_verify(
+    keyring: Keyring,
+    journal: ErasureJournal,
+    entries: list[JournalEntry],
+    *,
+    report: RestoreReport,
+    progress: Progress,
+) -> None:
     with report.step("replay", progress):
         service = ErasureService(journal=journal, vault=Vault(keyring))
         report.erased_by_replay = await service.replay(entries)
-        report.audit_entries = chain.entries + report.erased_by_replay
     with report.step("verify", progress):
         left = await still_present({entry.subject_id for entry in entries})
         if left:
@@ -268,17 +303,39 @@ async def _rewrap_retired(keyring: Keyring, keys: backup_keys.BackupKeys) -> int
     return done
 
 
-async def _sqlite_checks(engine: db.PooledSQLiteEngine) -> None:
-    connection = await engine.borrow()
+def _read_journal(journal: ErasureJournal) -> list[JournalEntry]:
+    """Every journal entry, the chain checked."""
+    journal.repair()  # a line a crash cut short was never acknowledged
+    return list(journal.entries())
+
+
+def _snapshot(path: str) -> sqlite3.Connection:
+    """A connection of its own holding a read snapshot of staging as it is now (WAL)."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("BEGIN")
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchall()  # snapshot taken
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection
+
+
+def _check_structure(connection: sqlite3.Connection) -> float:
+    """SQLite's quick check and foreign-key check of the snapshot; the seconds it took."""
+    started = time.perf_counter()
     try:
         # quick_check: the structure of every page and row (O(N)); integrity_check also
         # cross-checks every index entry against its row, which takes minutes at scale.
-        [integrity] = await connection.execute_fetchall("PRAGMA quick_check")
-        broken = await connection.execute_fetchall("PRAGMA foreign_key_check")
+        integrity = connection.execute("PRAGMA quick_check").fetchall()
+        broken = connection.execute("PRAGMA foreign_key_check").fetchall()
+    except sqlite3.DatabaseError:
+        integrity, broken = [("unreadable",)], []
     finally:
-        engine.give_back(connection, healthy=True)
-    if list(integrity.values()) != ["ok"] or broken:
+        connection.close()
+    if integrity != [("ok",)] or broken:
         raise IntegrityFailure("the restored SQLite database fails its integrity check")
+    return round(time.perf_counter() - started, 3)
 
 
 async def _refuse_while_running() -> None:
@@ -354,7 +411,8 @@ class _SqliteStaging(_Staging):
         await asyncio.to_thread(write)
 
     async def open(self) -> Engine:
-        engine = db.make_engine(f"sqlite:///{self.path}")
+        # Thrown away unless finished, and copied onto live by a durable connection.
+        engine = db.make_engine(f"sqlite:///{self.path}", durable=False)
         db.bind(engine)
         await db.start(engine)
         return engine
@@ -389,13 +447,12 @@ class _SqliteStaging(_Staging):
 class _PostgresStaging(_Staging):
     def __init__(self, url: str, backup_id: str) -> None:
         parts = urlsplit(url)
-        self.live_name = parts.path.lstrip("/")
+        self.admin_url, self.live_name = _admin_url_and_name(url)
         tag = backup_id[-6:]  # the id's random part: names stay within 63 characters
         self.prefix = f"{self.live_name[:40]}_restore_"
         self.name = f"{self.prefix}{tag}"
         self.old_name = f"{self.live_name[:40]}_replaced_{tag}"
         self.staging_url = urlunsplit(parts._replace(path=f"/{self.name}"))
-        self.admin_url = urlunsplit(parts._replace(path="/postgres"))
 
     async def _admin(self, *statements: str) -> None:
         import asyncpg
@@ -408,17 +465,7 @@ class _PostgresStaging(_Staging):
             await conn.close()
 
     async def remove(self) -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(self.admin_url)
-        try:
-            rows = await conn.fetch(
-                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", self.prefix
-            )
-            for row in rows:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await _drop_restore_databases(self.admin_url, self.live_name)
 
     async def load(
         self, pieces: Iterator[bytes], manifest: backups.Manifest, progress: Progress
@@ -487,6 +534,44 @@ class _PostgresStaging(_Staging):
             ) from None
         await self._admin(f'DROP DATABASE IF EXISTS "{self.old_name}" WITH (FORCE)')
         await db.start(live)
+
+
+def _admin_url_and_name(url: str) -> tuple[str, str]:
+    """The maintenance database's URL (for CREATE, RENAME, DROP) and the live name."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/postgres")), parts.path.lstrip("/")
+
+
+async def _drop_restore_databases(admin_url: str, live_name: str) -> None:
+    """Every staging database, and every replaced one a swap killed before its drop
+    left: the latter holds the old live data, people erased since included."""
+    import asyncpg
+
+    base = live_name[:40]
+    shape = re.compile(rf"{re.escape(base)}_(restore|replaced)_[0-9a-f]{{6}}")
+    conn = await asyncpg.connect(admin_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", f"{base}_"
+        )
+        for name in (row["datname"] for row in rows):
+            if shape.fullmatch(name):
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def remove_leftovers(settings: Settings) -> bool:
+    """Remove what a killed restore left on PostgreSQL (staging and replaced databases;
+    ``backup prune`` removes SQLite's files). Not while a restore runs; ``False`` then."""
+    if settings.is_sqlite:
+        return True
+    try:
+        with _one_restore_at_a_time(settings):
+            await _drop_restore_databases(*_admin_url_and_name(settings.database_url))
+    except BackupFailed:
+        return False
+    return True
 
 
 # -- the drill -----------------------------------------------------------------------------

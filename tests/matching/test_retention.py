@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import AsyncIterator
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -127,6 +128,36 @@ async def test_a_legal_hold_is_the_only_exception_and_is_reported(runtime: Runti
     later = hold.until + datetime.timedelta(days=1)
     assert (await retention.run(runtime, later)).counts["inactive_subjects"] == 1
     assert await still_present([held]) == set()
+
+
+async def test_activity_or_a_hold_after_the_batch_was_found_keeps_the_subject(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    woke = await someone_last_seen(runtime, days_before(900))
+    held = await someone_last_seen(runtime, days_before(900))
+    gone = await someone_last_seen(runtime, days_before(900))
+    erase_many = runtime.erasure.erase_many
+
+    async def after_a_visit_and_a_hold(ids: list[UUID], **kwargs: Any) -> Any:
+        # Between finding the batch and erasing it: one visits their private link,
+        # an admin puts another on hold.
+        with time_machine.travel(at(AS_OF), tick=False):
+            await subjects.touch(woke)
+        await retention.add_hold(
+            held,
+            reason="tax_records",
+            until=AS_OF + datetime.timedelta(days=30),
+            actor="cli",
+            today=AS_OF,
+        )
+        return await erase_many(ids, **kwargs)
+
+    monkeypatch.setattr(runtime.erasure, "erase_many", after_a_visit_and_a_hold)
+    report = await retention.run(runtime, AS_OF)
+
+    assert report.counts["inactive_subjects"] == 1
+    assert await still_present([woke, held, gone]) == {woke, held}
+    assert [entry.subject_id for entry in runtime.journal.entries()] == [gone]
 
 
 async def test_holds_need_a_code_a_future_end_and_a_subject(runtime: Runtime) -> None:

@@ -169,3 +169,32 @@ async def test_connections_without_a_pool_checkpoint_by_themselves(tmp_path: Pat
         connection.close()
     assert list(row.values()) == [1000]
     assert engine.checkpointer is None
+
+
+@pytest.mark.parametrize(("durable", "level"), [(True, 1), (False, 0)])
+async def test_a_scratch_database_never_waits_for_the_disk(
+    tmp_path: Path, durable: bool, level: int
+) -> None:
+    """NORMAL (1) for the live database; OFF (0) for a restore's staging copy, which
+    is checkpointed once, when it closes, not by a thread meanwhile."""
+    path = tmp_path / "scratch.sqlite3"
+    engine = db.make_engine(f"sqlite:///{path}", durable=durable)
+    assert isinstance(engine, PooledSQLiteEngine)
+    db.bind(engine)
+    await db.start(engine)
+    try:
+        await db.migrate()
+        connection = await engine.borrow()
+        try:
+            [synchronous] = await connection.execute_fetchall("PRAGMA synchronous")
+            [autocheckpoint] = await connection.execute_fetchall("PRAGMA wal_autocheckpoint")
+        finally:
+            engine.give_back(connection, healthy=True)
+        assert list(synchronous.values()) == [level]
+        assert list(autocheckpoint.values()) == [0]
+        assert (engine.checkpointer is not None) is durable
+        for n in range(50):
+            await beat(f"worker-{n}")
+    finally:
+        await db.stop(engine)
+    assert not path.with_name(path.name + "-wal").exists()  # checkpointed on close

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -227,3 +228,69 @@ async def test_one_restore_at_a_time(runtime: Runtime) -> None:
     lock = runtime.settings.effective_backup_dir / ".restore.lock"
     with exclusive_lock(lock), pytest.raises(BackupFailed, match="another restore"):
         await run_restore(runtime, backup.id)
+
+
+async def test_a_backup_that_fails_sqlites_structure_check_is_not_swapped_in(
+    runtime: Runtime, settings: Settings
+) -> None:
+    if not settings.is_sqlite:
+        pytest.skip("SQLite's own structure check; PostgreSQL's pg_restore checks its dump")
+    kept = await person(runtime, "Kept")
+    path = db.sqlite_path(settings.database_url)
+
+    def damage_a_page() -> None:
+        # A table of its own, so the rest of the restore reads only sound pages.
+        connection = sqlite3.connect(path)
+        connection.execute("CREATE TABLE filler (data BLOB)")
+        connection.executemany("INSERT INTO filler VALUES (?)", [(os.urandom(3000),)] * 40)
+        connection.commit()
+        [(root,)] = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = 'filler'")
+        [(size,)] = connection.execute("PRAGMA page_size")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.close()
+        with open(path, "r+b") as file:  # the root's cell pointers become nonsense
+            file.seek((root - 1) * size + 12)
+            file.write(b"\xff" * 64)
+
+    await asyncio.to_thread(damage_a_page)
+    backup = await backups.create_backup(runtime.settings, runtime.vault.keyring)
+    later = await person(runtime, "Later")
+
+    with pytest.raises(IntegrityFailure, match="integrity check"):
+        await run_restore(runtime, backup.id)
+    assert await ids() == {kept, later}
+    assert not list(path.parent.glob(f"{path.name}{restore.STAGING_MARK}*"))
+
+
+async def test_what_a_killed_restore_left_on_postgresql_is_dropped(
+    runtime: Runtime, settings: Settings
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL's staging databases; SQLite's files: test_backups")
+    admin_url, live = restore._admin_url_and_name(settings.database_url)
+    left = [f"{live[:40]}_restore_a1b2c3", f"{live[:40]}_replaced_d4e5f6"]
+    other = f"{live[:40]}_restore_notours"
+
+    async def names() -> set[str]:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            rows = await conn.fetch("SELECT datname FROM pg_database")
+        finally:
+            await conn.close()
+        return {row["datname"] for row in rows}
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        for name in [*left, other]:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        folder = settings.effective_backup_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(folder / backups.RESTORE_LOCK):  # a restore is running
+            assert not await restore.remove_leftovers(settings)
+        assert set(left) <= await names()
+        assert await restore.remove_leftovers(settings)
+        assert not set(left) & await names()
+        assert other in await names()  # not a name a restore makes
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{other}"')
+        await conn.close()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from matching import outbox, schedule
+from matching import operations, outbox, schedule
 from matching.config import Settings
 from matching.outbox import Job
 from matching.runtime import Runtime, close_runtime, open_runtime
@@ -44,27 +44,38 @@ async def test_each_slot_is_queued_once_however_many_schedulers_tick(runtime: Ru
     queued = [slot for slots in results for slot in slots]
     assert sorted(queued) == [
         "backup:2026-11-30",
+        "backup_watch:2026-11-30T03:00",
         "expire_requests:2026-11-30T03:00",
         "retention:2026-11-30",
     ]
     jobs = await OutboxJob.select(OutboxJob.actor, OutboxJob.args).output(load_json=True)
     assert sorted(j["actor"] for j in jobs) == sorted(
-        [schedule.BACKUP_ACTOR, schedule.EXPIRE_REQUESTS_ACTOR, schedule.RETENTION_ACTOR]
+        [
+            schedule.BACKUP_ACTOR,
+            schedule.BACKUP_WATCH_ACTOR,
+            schedule.EXPIRE_REQUESTS_ACTOR,
+            schedule.RETENTION_ACTOR,
+        ]
     )
     assert {j["args"]["as_of"] for j in jobs} == {"2026-11-30"}
     later = await schedule.queue_due(runtime, T0 + datetime.timedelta(minutes=1))
     assert later == ["expire_requests:2026-11-30T03:01"]  # the daily ones wait for tomorrow
     tomorrow = await schedule.queue_due(runtime, T0 + datetime.timedelta(days=1))
-    assert len(tomorrow) == 3
-    assert set(await schedule.last_runs()) == {"expire_requests", "retention", "backup"}
+    assert len(tomorrow) == 4
+    assert set(await schedule.last_runs()) == {
+        "expire_requests",
+        "retention",
+        "backup",
+        "backup_watch",
+    }
 
 
 async def test_only_the_lease_holder_queues(runtime: Runtime) -> None:
     first = await tick(runtime, "host-1")
-    assert len(first) == 3
+    assert len(first) == len(schedule.TASKS)
     await ScheduledRun.delete(force=True)
     assert await tick(runtime, "host-2") == []  # host-1 holds the lease
-    assert len(await tick(runtime, "host-1")) == 3
+    assert len(await tick(runtime, "host-1")) == len(schedule.TASKS)
 
 
 async def test_the_loop_ticks_and_gives_the_lease_up_when_stopped(runtime: Runtime) -> None:
@@ -93,6 +104,7 @@ async def test_the_periodic_jobs_do_their_work_once(runtime: Runtime) -> None:
     await actors._backup_and_complete(runtime, jobs[schedule.BACKUP_ACTOR].id)
     await actors._backup_and_complete(runtime, jobs[schedule.BACKUP_ACTOR].id)  # again: no-op
     await actors._expire_and_complete(runtime, jobs[schedule.EXPIRE_REQUESTS_ACTOR].id)
+    await operations.alert_admins(runtime, jobs[schedule.BACKUP_WATCH_ACTOR].id, T0)
     for job in jobs.values():
         assert await outbox.is_done(job.id)
     assert len(backups.list_backups(runtime.settings, runtime.vault.keyring)) == 1
@@ -102,3 +114,27 @@ async def test_the_periodic_jobs_do_their_work_once(runtime: Runtime) -> None:
         .output(load_json=True)
     )
     assert run["details"]["as_of"] == "2026-11-30" and run["details"]["inactive_subjects"] == 0
+
+
+async def test_a_backup_job_delivered_again_after_its_backup_makes_no_second(
+    runtime: Runtime,
+) -> None:
+    async with outbox.unit_of_work(runtime):
+        job_id = await outbox.enqueue(schedule.BACKUP_ACTOR)
+    # The first delivery made its backup and died before completing the job.
+    await backups.create_backup(runtime.settings, runtime.vault.keyring, job_id=job_id)
+    assert await backups.made_by_job(job_id)
+    await actors._backup_and_complete(runtime, job_id)
+    assert await outbox.is_done(job_id)
+    assert len(backups.list_backups(runtime.settings, runtime.vault.keyring)) == 1
+
+
+async def test_a_long_job_keeps_its_lease(runtime: Runtime) -> None:
+    async with outbox.unit_of_work(runtime):
+        job_id = await outbox.enqueue(schedule.BACKUP_ACTOR)
+    await outbox.begin_attempt(job_id)
+    async with outbox.lease_kept(job_id, every_seconds=0.05):
+        await asyncio.sleep(0.5)  # longer than the lease of 0.3 s
+        assert job_id not in await outbox.due_for_resend(outbox.lease_cutoff(0.3))
+    await asyncio.sleep(0.4)  # no longer kept: due again
+    assert job_id in await outbox.due_for_resend(outbox.lease_cutoff(0.3))

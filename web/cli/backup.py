@@ -85,6 +85,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _prune(args: argparse.Namespace, settings: Settings) -> int:
     destroyed = backups.prune_backups(settings, keyring=load_keyring(settings))
+    asyncio.run(restore.remove_leftovers(settings))  # PostgreSQL: a killed restore's databases
     if args.json:
         print(json.dumps({"destroyed": destroyed, "keep_days": backups.KEEP_DAYS}))
     else:
@@ -166,6 +167,7 @@ def _print_report(args: argparse.Namespace, report: restore.RestoreReport, what:
         print(json.dumps(report.as_dict(), sort_keys=True))
         return
     steps = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in report.seconds.items())
+    steps += f"; {report.total_seconds:.2f} s in all"
     print(
         f"coachmatch: {what} {report.backup_id} ({report.database}): "
         f"{report.subjects_restored} subjects in the backup, {report.erased_by_replay} erased "
