@@ -114,7 +114,11 @@ class ErasureService:
             raise InvalidInput("subject_id must be a UUID")
         ids = list(dict.fromkeys(subject_ids))
         reason, actor = check_reason(reason), check_actor(actor)
+        # Outside the write transaction: a process's first erasure reads the whole
+        # journal into its index, and other writers should not wait for that.
+        await asyncio.to_thread(self._journal.catch_up)
         async with db.write_transaction():
+            await _lock_subjects(ids)  # first: every erasure takes its locks in this order
             if still_due is not None:
                 due = set(await still_due(ids))
                 ids = [subject_id for subject_id in ids if subject_id in due]
@@ -172,6 +176,7 @@ class ErasureService:
         self, subject_ids: Sequence[UUID], origins: Mapping[UUID, JournalEntry | UUID]
     ) -> int:
         async with db.write_transaction():
+            await _lock_subjects(subject_ids)
             deleted = await self._delete_rows_many(subject_ids)
             entries = [
                 _replay_entry(subject_id, origins[subject_id], deleted[subject_id])
@@ -183,12 +188,11 @@ class ErasureService:
 
     async def _delete_rows_many(self, subject_ids: Sequence[UUID]) -> dict[UUID, int]:
         """Shred the data keys and delete every row of these subjects, in the caller's
-        transaction; how many rows each had (0: nothing was left)."""
+        transaction, which holds their locks (:func:`_lock_subjects`); how many rows
+        each had (0: nothing was left)."""
         counts: Counter[UUID] = Counter()
         for chunk in _chunks(subject_ids, LOOKUP_CHUNK):
-            ids = list(chunk)
-            await _lock_subjects(ids)
-            counts.update(await self._delete_chunk(ids))
+            counts.update(await self._delete_chunk(list(chunk)))
         return dict(counts)
 
     async def _delete_chunk(self, ids: list[UUID]) -> Counter[UUID]:
@@ -284,12 +288,14 @@ async def _lock_subjects(subject_ids: Sequence[UUID]) -> None:
     advisory lock per subject (a two-key lock, apart from the audit log's one-key
     lock), taken in a fixed order so two batches cannot deadlock.
     """
-    if db.is_sqlite():
+    if db.is_sqlite() or not subject_ids:
         return
-    for subject_id in sorted(subject_ids):
-        await Subject.raw(
-            "SELECT pg_advisory_xact_lock({}, hashtext({}))", ERASURE_LOCK_CLASS, str(subject_id)
-        )
+    # One statement; unnest keeps the array's (sorted) order, so locks are taken in it.
+    await Subject.raw(
+        "SELECT pg_advisory_xact_lock({}, hashtext(id)) FROM unnest({}::text[]) AS id",
+        ERASURE_LOCK_CLASS,
+        sorted(str(subject_id) for subject_id in subject_ids),
+    )
 
 
 async def still_present(subject_ids: Iterable[UUID]) -> set[UUID]:
@@ -322,13 +328,19 @@ async def verify_journal(journal: ErasureJournal) -> JournalCheck:
     return JournalCheck(report.entries, report.head_hash, audited)
 
 
-async def check_journal_against_audit(journal: ErasureJournal, *, batch_size: int = 1000) -> int:
+async def check_journal_against_audit(
+    journal: ErasureJournal,
+    entries: Sequence[JournalEntry] | None = None,
+    *,
+    batch_size: int = 1000,
+) -> int:
     """Check that every erasure in the audit log is in the journal; return how many.
 
     Finds a journal that is missing or lost entries from its end, which the
-    journal's own chain cannot show. Raises :class:`IntegrityFailure`.
+    journal's own chain cannot show. ``entries``: the journal, if read already.
+    Raises :class:`IntegrityFailure`.
     """
-    seen: dict[int, UUID] | None = None
+    seen = None if entries is None else {entry.seq: entry.subject_id for entry in entries}
     checked, last = 0, 0
     while True:
         rows = await (

@@ -56,15 +56,6 @@ READ_CHUNK = 1 << 20
 MAX_LINE = 1024  # a valid line is ~300 bytes; anything longer is damage
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-#: A line in canonical form, and nothing else (codes, UTC time to the microsecond).
-_CANONICAL_LINE = re.compile(
-    rb'\{"actor":"([a-z0-9:_.\-]{1,80})",'
-    rb'"at":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00)",'
-    rb'"hash":"([0-9a-f]{64})","prev":"([0-9a-f]{64})",'
-    rb'"reason":"([a-z_]{1,64})","seq":([1-9][0-9]{0,18}),'
-    rb'"subject_id":"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",'
-    rb'"v":1\}\n'
-)
 _KEYS = frozenset({"v", "seq", "at", "subject_id", "reason", "actor", "prev", "hash"})
 _LINE_START = b'{"actor":"'  # every canonical line begins so (its keys are sorted)
 
@@ -79,6 +70,18 @@ class ErasureReason(enum.StrEnum):
     CONSENT_WITHDRAWN = "consent_withdrawn"
     OBJECTION = "objection"
     ACCOUNT_CLOSED = "account_closed"
+
+
+#: A line in canonical form, and nothing else (codes, UTC time to the microsecond).
+_CANONICAL_LINE = re.compile(
+    rb'\{"actor":"([a-z0-9:_.\-]{1,80})",'
+    rb'"at":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00)",'
+    rb'"hash":"([0-9a-f]{64})","prev":"([0-9a-f]{64})",'
+    rb'"reason":"(' + "|".join(re.escape(r.value) for r in ErasureReason).encode() + rb')",'
+    rb'"seq":([1-9][0-9]{0,18}),'
+    rb'"subject_id":"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",'
+    rb'"v":1\}\n'
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,8 +233,9 @@ class ErasureJournal:
             return results
 
     def repair(self) -> int:
-        """Remove a last line cut short by a crash in the middle of an append; the
-        bytes removed. Appends do this themselves; a restore calls it first."""
+        """Remove a last line cut short by a crash in the middle of an append (or
+        complete one that lacks only its newline); the bytes removed. Appends do
+        this themselves; a restore calls it first."""
         try:
             fd = os.open(self._path, os.O_RDWR | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -243,14 +247,20 @@ class ErasureJournal:
 
     def contains(self, subject_id: UUID) -> bool:
         """Whether the journal holds an entry for ``subject_id``."""
+        self.catch_up()
+        with self._mutex:
+            return subject_id in self._index
+
+    def catch_up(self) -> None:
+        """Read what was appended since last time into the index (the whole file, the
+        first time): an append then only reads the lines added meanwhile."""
         with self._mutex:
             try:
                 fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
-                return False
+                return
             with _locked(fd, fcntl.LOCK_SH):
                 self._catch_up(fd)
-            return subject_id in self._index
 
     def entries(self) -> Iterator[JournalEntry]:
         """Every entry in order, checked against the chain while reading.
@@ -409,9 +419,11 @@ def _drop_torn_tail(fd: int) -> int:
     the file locked exclusively); the bytes cut.
 
     An append writes its lines, fsyncs, and only then does the erasure go on, so a
-    line cut short by a crash was never acknowledged and nothing acted on it. Bytes
-    that cannot be the start of a line are damage: they are left for the reader to
-    report.
+    line cut short by a crash was never acknowledged and nothing acted on it. A
+    line whole but for its newline is completed instead. Bytes that cannot be the
+    start of a line are damage: they are left for the reader to report. (Damage
+    that cuts an acknowledged line short is found by the audit log, which records
+    every erasure's line: :func:`matching.erasure.check_journal_against_audit`.)
     """
     size = os.fstat(fd).st_size
     if size == 0:
@@ -427,6 +439,13 @@ def _drop_torn_tail(fd: int) -> int:
         start = size - window + newline + 1
     torn = tail[newline + 1 :]
     if not torn or torn[: len(_LINE_START)] != _LINE_START[: len(torn)] or not torn.isascii():
+        return 0
+    if _CANONICAL_LINE.fullmatch(torn + b"\n"):
+        # Whole but for its newline: it may have been acknowledged. Complete it (the
+        # reader still checks its place in the chain).
+        os.pwrite(fd, b"\n", size)  # at the end, with or without O_APPEND
+        os.fsync(fd)
+        log.warning("erasure journal: completed a last line that lacked its newline")
         return 0
     os.ftruncate(fd, start)
     os.fsync(fd)

@@ -100,21 +100,22 @@ async def alert_reason(now: datetime.datetime) -> str | None:
 
 async def alert_admins(runtime: Runtime, job_id: UUID, now: datetime.datetime) -> int:
     """The hourly watch: mail every active admin about a failing or overdue backup,
-    unless they were mailed in the last :data:`ALERT_REPEAT_AFTER`. Completes the job
+    unless they were mailed about the same problem (no backup made since) in the last
+    :data:`ALERT_REPEAT_AFTER`. Completes the job
     in the transaction that queues the mails (a second delivery mails nobody);
     returns how many admins were mailed."""
     reason = await alert_reason(now)
     async with outbox.unit_of_work(runtime):
         if not await outbox.complete(job_id) or reason is None:
             return 0
-        alerted = await audit.latest(audit.Action.BACKUP_ALERT)
-        if alerted and now - alerted[0].at < ALERT_REPEAT_AFTER:
+        if await _alerted_about_this_already(now):
             return 0
         admins = await Admin.select(Admin.subject_id).where(Admin.active == True)  # noqa: E712
-        if admins:
-            await outbox.enqueue_rows(
-                [notifications.mail_job(row["subject_id"], ALERT_TEMPLATE) for row in admins]
-            )
+        if not admins:
+            return 0  # nobody to tell yet: the first admin hears of it within the hour
+        await outbox.enqueue_rows(
+            [notifications.mail_job(row["subject_id"], ALERT_TEMPLATE) for row in admins]
+        )
         await audit.record(
             SYSTEM_ACTOR,
             audit.Action.BACKUP_ALERT,
@@ -122,3 +123,13 @@ async def alert_admins(runtime: Runtime, job_id: UUID, now: datetime.datetime) -
             details={"reason": reason, "admins": len(admins)},
         )
     return len(admins)
+
+
+async def _alerted_about_this_already(now: datetime.datetime) -> bool:
+    """Whether admins were mailed within :data:`ALERT_REPEAT_AFTER` about the problem
+    that is going on now: a backup made since that mail ended that problem."""
+    alerted = await audit.latest(audit.Action.BACKUP_ALERT)
+    if not alerted or now - alerted[0].at >= ALERT_REPEAT_AFTER:
+        return False
+    made = await audit.latest(audit.Action.BACKUP_CREATED)
+    return not made or made[0].at < alerted[0].at

@@ -262,9 +262,18 @@ async def _backup_and_complete(runtime: Runtime, job_id: UUID) -> None:
                     backups.prune_backups, runtime.settings, keyring=runtime.vault.keyring
                 )
             )
-            await restore.remove_leftovers(runtime.settings)
+            await _remove_restore_leftovers(runtime)
     async with outbox.completing(job_id):
         pass
+
+
+async def _remove_restore_leftovers(runtime: Runtime) -> None:
+    """Housekeeping after the backup: it must not turn a good backup into a failed job,
+    nor hide the error of a failed one."""
+    try:
+        await restore.remove_leftovers(runtime.settings)
+    except Exception as exc:
+        log.warning("could not remove a killed restore's leftovers (%s)", type(exc).__name__)
 
 
 def _lease_kept(runtime: Runtime, job_id: UUID) -> contextlib.AbstractAsyncContextManager[None]:

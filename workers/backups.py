@@ -40,7 +40,7 @@ import subprocess
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from queue import Full, Queue
 from typing import Any, BinaryIO
@@ -213,9 +213,10 @@ def _create(
         try:
             with _snapshot(settings) as (database, content, compression, plain):
                 counted = _Counted(plain)
-                pieces = _ahead(_compressed(counted) if compression == "zstd" else counted)
-                sealed = seal_chunks(key, backup_id.encode(), pieces)
-                size, digest = _write_sealed(folders.sealed(backup_id), sealed)
+                ahead = _ahead(_compressed(counted) if compression == "zstd" else counted)
+                with contextlib.closing(ahead) as pieces:  # its thread ends before the snapshot
+                    sealed = seal_chunks(key, backup_id.encode(), pieces)
+                    size, digest = _write_sealed(folders.sealed(backup_id), sealed)
             manifest = Manifest(
                 id=backup_id,
                 created_at=now,
@@ -250,24 +251,31 @@ class _Counted:
             yield piece
 
 
-def _ahead(pieces: Iterable[bytes], depth: int = 8) -> Iterator[bytes]:
+def _ahead(pieces: Iterable[bytes], depth: int = 8) -> Generator[bytes, None, None]:
     """``pieces``, produced by a thread of their own up to ``depth`` pieces ahead: the
-    snapshot is read and compressed while the caller seals, hashes and writes."""
+    snapshot is read and compressed while the caller seals, hashes and writes.
+
+    Close it (``contextlib.closing``) before what ``pieces`` reads from: the thread
+    is stopped and joined then, whatever it was waiting for.
+    """
     queue: Queue[tuple[bytes | None, BaseException | None]] = Queue(maxsize=depth)
     stop = threading.Event()
+
+    def hand_over(item: tuple[bytes | None, BaseException | None]) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(Full):
+                queue.put(item, timeout=0.1)
+                return True
+        return False
 
     def produce() -> None:
         try:
             for piece in pieces:
-                while not stop.is_set():
-                    with contextlib.suppress(Full):
-                        queue.put((piece, None), timeout=0.1)
-                        break
-                if stop.is_set():
+                if not hand_over((piece, None)):
                     return
-            queue.put((None, None))
+            hand_over((None, None))
         except BaseException as exc:  # handed to the consumer, raised there
-            queue.put((None, exc))
+            hand_over((None, exc))
 
     producer = threading.Thread(target=produce, name="coachmatch-backup-read", daemon=True)
     producer.start()

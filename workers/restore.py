@@ -166,8 +166,9 @@ async def _restore(
         # Not alongside the decryption: both want the GIL, and the decryption lost.
         entries = await asyncio.to_thread(_read_journal, journal)
         report.journal_entries = len(entries)
-        if not journal.path.exists():
-            await check_journal_against_audit(journal)  # JournalMissing if erasures happened
+        # Against the live audit log too: erasures since the backup are recorded only
+        # there (a journal missing, or short of its last lines, stops the restore).
+        await check_journal_against_audit(journal, entries if journal.path.exists() else None)
     if swap:
         await _refuse_while_running()
     staging = _Staging.of(settings, manifest)

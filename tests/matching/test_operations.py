@@ -94,8 +94,8 @@ async def test_an_overdue_backup_is_an_alert_a_new_site_is_not(runtime: Runtime)
     assert entry.details["reason"] == "overdue"
 
     await backup_made(T0 + 28 * HOUR)
-    assert await watch(runtime, T0 + 28 * HOUR + 2 * HOUR) == 0
-    assert await watch(runtime, T0 + 28 * HOUR + 27 * HOUR) == 1  # overdue again
+    assert await watch(runtime, T0 + 52 * HOUR) == 0  # a day after the alert: all is well
+    assert await watch(runtime, T0 + 55 * HOUR) == 1  # overdue again
 
 
 async def test_a_second_delivery_of_the_watch_mails_nobody(runtime: Runtime) -> None:
@@ -111,3 +111,24 @@ async def test_the_watch_runs_every_hour() -> None:
     [task] = [t for t in schedule.TASKS if t.actor == schedule.BACKUP_WATCH_ACTOR]
     assert task.slot(T0 + 59 * datetime.timedelta(minutes=1)) == "backup_watch:2026-11-30T03:00"
     assert task.slot(T0 + HOUR) == "backup_watch:2026-11-30T04:00"
+
+
+async def test_a_new_failure_soon_after_one_made_good_is_told_at_once(runtime: Runtime) -> None:
+    await admin(runtime, "a@example.org")
+    await backup_made(T0 - 30 * HOUR)
+    assert await watch(runtime, T0) == 1  # overdue
+    await backup_made(T0 + HOUR)  # made good
+    with time_machine.travel(T0 + 2 * HOUR, tick=False):
+        failed = await new_job(runtime, schedule.BACKUP_ACTOR)
+    await outbox.record_failure(failed, "BackupFailed")
+    assert await watch(runtime, T0 + 3 * HOUR) == 1  # a new problem: not held back
+
+
+async def test_without_admins_nothing_is_recorded_and_the_first_admin_hears(
+    runtime: Runtime,
+) -> None:
+    await backup_made(T0 - 30 * HOUR)
+    assert await watch(runtime, T0) == 0
+    assert await audit.latest(audit.Action.BACKUP_ALERT) == []
+    await admin(runtime, "a@example.org")
+    assert await watch(runtime, T0 + HOUR) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -9,7 +10,9 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -228,3 +231,24 @@ async def test_prune_removes_what_a_killed_restore_left_beside_sqlite(runtime: R
     backups.prune_backups(runtime.settings)
     assert not stale.exists() and not snapshot.exists()
     assert fresh.exists()  # it may belong to a restore that is still running
+
+
+def test_the_read_ahead_thread_ends_with_its_reader() -> None:
+    """A backup that fails while writing closes the read-ahead before the snapshot:
+    the thread must end then, even while it waits for room in its queue."""
+
+    def endless() -> Iterator[bytes]:
+        while True:
+            yield b"piece"
+
+    with contextlib.closing(backups._ahead(endless(), depth=2)) as pieces:
+        assert next(pieces) == b"piece"
+        time.sleep(0.3)  # the thread fills the queue and waits
+    assert not [t for t in threading.enumerate() if t.name == "coachmatch-backup-read"]
+
+    def broken() -> Iterator[bytes]:
+        yield b"first"
+        raise OSError("the snapshot went away")
+
+    with pytest.raises(OSError, match="went away"):
+        list(backups._ahead(broken()))

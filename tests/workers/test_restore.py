@@ -294,3 +294,19 @@ async def test_what_a_killed_restore_left_on_postgresql_is_dropped(
     finally:
         await conn.execute(f'DROP DATABASE IF EXISTS "{other}"')
         await conn.close()
+
+
+async def test_a_journal_short_of_its_last_lines_stops_the_restore(runtime: Runtime) -> None:
+    """Erasures since the backup are known only to the live audit log: a journal that
+    lost them (whole lines) would let the restore bring those people back."""
+    in_backup = await person(runtime, "InBackup")
+    backup = await backups.create_backup(runtime.settings, runtime.vault.keyring)
+    later = await person(runtime, "Later")
+    await erase(runtime, later)
+    await erase(runtime, in_backup)
+    journal = runtime.journal.path
+    first_line = journal.read_bytes().splitlines(keepends=True)[0]
+    journal.write_bytes(first_line)  # the line of in_backup's erasure is lost
+    with pytest.raises(IntegrityFailure, match="lacks line 2"):
+        await run_restore(runtime, backup.id)
+    assert await ids() == set()

@@ -134,7 +134,7 @@ async def test_a_long_job_keeps_its_lease(runtime: Runtime) -> None:
         job_id = await outbox.enqueue(schedule.BACKUP_ACTOR)
     await outbox.begin_attempt(job_id)
     async with outbox.lease_kept(job_id, every_seconds=0.05):
-        await asyncio.sleep(0.5)  # longer than the lease of 0.3 s
-        assert job_id not in await outbox.due_for_resend(outbox.lease_cutoff(0.3))
-    await asyncio.sleep(0.4)  # no longer kept: due again
-    assert job_id in await outbox.due_for_resend(outbox.lease_cutoff(0.3))
+        await asyncio.sleep(2.5)  # far longer than the lease of 1 s
+        assert job_id not in await outbox.due_for_resend(outbox.lease_cutoff(1.0))
+    await asyncio.sleep(1.2)  # no longer kept: due again
+    assert job_id in await outbox.due_for_resend(outbox.lease_cutoff(1.0))
