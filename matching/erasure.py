@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -342,13 +341,19 @@ async def check_journal_against_audit(
     """
     seen = None if entries is None else {entry.seq: entry.subject_id for entry in entries}
     checked, last = 0, 0
+    # The journal position is read by the database from the JSON details: a restore
+    # checks every erasure ever audited, and parsing each one in Python took longer.
+    position = (
+        "json_extract(details, '$.journal_seq')"
+        if db.is_sqlite()
+        else "(details->>'journal_seq')::bigint"
+    )
+    query = (
+        f"SELECT seq, subject_id, {position} AS journal_seq FROM audit_entry "  # noqa: S608
+        "WHERE action = {} AND seq > {} ORDER BY seq LIMIT {}"
+    )
     while True:
-        rows = await (
-            AuditEntry.select(AuditEntry.seq, AuditEntry.subject_id, AuditEntry.details)
-            .where((AuditEntry.action == Action.SUBJECT_ERASED.value) & (AuditEntry.seq > last))
-            .order_by(AuditEntry.seq)
-            .limit(batch_size)
-        )
+        rows = await db.fetch(AuditEntry, query, Action.SUBJECT_ERASED.value, last, batch_size)
         for row in rows:
             if seen is None:
                 if not journal.path.exists():
@@ -364,14 +369,11 @@ async def check_journal_against_audit(
 
 
 def _check_audited(row: dict[str, Any], seen: dict[int, UUID]) -> None:
-    details = row["details"]
-    if isinstance(details, str):
-        details = json.loads(details)
-    journal_seq = details.get("journal_seq") if isinstance(details, dict) else None
+    journal_seq = row["journal_seq"]
     if journal_seq is None:
         return  # replay of a bare id: no journal position to check
     subject = row["subject_id"]
-    if subject is None or seen.get(journal_seq) != UUID(str(subject)):
+    if subject is None or seen.get(int(journal_seq)) != db.as_uuid(subject):
         raise IntegrityFailure(
             f"the erasure journal lacks line {journal_seq}, recorded by audit entry "
             f"{row['seq']}: entries were lost"
