@@ -23,6 +23,9 @@ The rules:
   failed logins older than a day (they hold hashes, never an address).
 - ``dev_mailbox``: messages in the development mailbox older than
   :data:`MAILBOX_DAYS` days.
+- ``unsent_links``: a private link kept (encrypted) for its e-mail, when that
+  e-mail still has not gone out after :data:`UNSENT_LINK_DAYS` days. The link is
+  the only one-time secret stored; its token is kept only as a hash.
 - ``finished_jobs``: outbox jobs done more than :data:`JOB_DAYS` days ago, and the
   scheduler's slot records older than that.
 
@@ -46,7 +49,7 @@ from matching.codes import check_code
 from matching.erasure import SYSTEM_ACTOR
 from matching.erasure_journal import ErasureReason
 from matching.errors import InvalidInput, NotFound
-from matching.notifications import mail_job
+from matching.notifications import SEND_MAIL_ACTOR, mail_job
 from matching.runtime import Runtime
 from matching.tables import (
     CandidateDetail,
@@ -64,6 +67,8 @@ ERASABLE_KINDS = ("candidate", "coach")
 ENDED_REQUESTS = ("expired", "withdrawn", "closed")
 MAILBOX_DAYS = 30
 JOB_DAYS = 30
+#: A private link whose e-mail could not go out in this many days is destroyed.
+UNSENT_LINK_DAYS = 7
 BATCH = 500
 NOTICE_TEMPLATE = "retention_notice"
 
@@ -107,6 +112,7 @@ async def run(runtime: Runtime, as_of: datetime.date, *, dry_run: bool = False) 
         ("sessions", lambda: _sessions(now, dry_run)),
         ("login_throttle", lambda: _throttle(now, dry_run)),
         ("dev_mailbox", lambda: _mailbox(runtime, now, dry_run)),
+        ("unsent_links", lambda: _unsent_links(now, dry_run)),
         ("finished_jobs", lambda: _jobs(now, dry_run)),
     ]
     for name, rule in rules:
@@ -263,6 +269,40 @@ async def _throttle(now: datetime.datetime, dry_run: bool) -> int:
     return await _delete(
         LoginThrottle, LoginThrottle.window_start < before, LoginThrottle.key_hash, dry_run
     )
+
+
+async def _unsent_links(now: datetime.datetime, dry_run: bool) -> int:
+    """The private link of a request is kept (encrypted) only until its e-mail has
+    gone out; one whose e-mail still has not after :data:`UNSENT_LINK_DAYS` days is
+    destroyed. Found through the mail jobs still open (few: done jobs clear the
+    link as they complete), not by walking the requests."""
+    before = now - datetime.timedelta(days=UNSENT_LINK_DAYS)
+    jobs = (
+        await OutboxJob.select(OutboxJob.args)
+        .where(
+            (OutboxJob.actor == SEND_MAIL_ACTOR)
+            & OutboxJob.done_at.is_null()
+            & (OutboxJob.created_at < before)
+        )
+        .output(load_json=True)
+    )
+    requests = [
+        UUID(str(job["args"]["request_id"]))
+        for job in jobs
+        if job["args"].get("template") == "request_received" and job["args"].get("request_id")
+    ]
+    if not requests:
+        return 0
+    where = ContactRequest.id.is_in(requests) & ContactRequest.link_sealed.is_not_null()
+    if dry_run:
+        return int(await ContactRequest.count().where(where))
+    async with db.write_transaction():
+        cleared = await (
+            ContactRequest.update({ContactRequest.link_sealed: None})
+            .where(where)
+            .returning(ContactRequest.id)
+        )
+    return len(cleared)
 
 
 async def _jobs(now: datetime.datetime, dry_run: bool) -> int:

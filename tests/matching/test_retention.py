@@ -11,10 +11,11 @@ from uuid import UUID
 import pytest
 import time_machine
 
-from matching import retention, subjects
+from matching import outbox, retention, subjects
 from matching.config import Settings
 from matching.erasure import still_present
 from matching.errors import InvalidInput, NotFound
+from matching.notifications import mail_job
 from matching.runtime import Runtime, close_runtime, open_runtime
 from matching.tables import (
     CandidateDetail,
@@ -197,6 +198,7 @@ async def test_a_dry_run_counts_and_changes_nothing(runtime: Runtime) -> None:
         "sessions",
         "login_throttle",
         "dev_mailbox",
+        "unsent_links",
         "finished_jobs",
     }
 
@@ -254,6 +256,39 @@ async def test_ended_sessions_and_kept_special_data_of_ended_requests_go(
         (True, "phone"),
     ]
     assert [r["id_hash"] for r in await WebSession.select(WebSession.id_hash)] == ["b" * 64]
+
+
+async def test_a_private_link_whose_mail_never_went_out_goes_after_a_week(
+    runtime: Runtime,
+) -> None:
+    candidate = await someone_last_seen(runtime, days_before(1))
+    stuck, sent_soon = (
+        ContactRequest(
+            candidate_id=candidate,
+            status="open",
+            language="nl",
+            topics=[],
+            token_hash=mark * 64,
+            link_sealed=b"sealed link",
+        )
+        for mark in "cd"
+    )
+    for request, days in ((stuck, 8), (sent_soon, 6)):
+        await request.save()
+        with time_machine.travel(days_before(days), tick=False):
+            async with outbox.unit_of_work(runtime):
+                await outbox.enqueue_rows(
+                    [mail_job(candidate, "request_received", request_id=request.id)]
+                )
+    dry = await retention.run(runtime, AS_OF, dry_run=True)
+    assert dry.counts["unsent_links"] == 1
+    report = await retention.run(runtime, AS_OF)
+    assert report.counts["unsent_links"] == 1
+    rows = await ContactRequest.select(ContactRequest.id, ContactRequest.link_sealed)
+    assert {r["id"]: r["link_sealed"] is None for r in rows} == {
+        stuck.id: True,
+        sent_soon.id: False,
+    }
 
 
 def test_the_boundary_of_a_leap_day() -> None:
