@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import Any
 from uuid import UUID
 
 from matching import audit, notifications, outbox, schedule
+from matching.erasure import SYSTEM_ACTOR
 from matching.runtime import Runtime
 from matching.tables import Admin, LegalHold, OutboxJob, ScheduledRun
 
@@ -23,14 +23,10 @@ BACKUP_OVERDUE_AFTER = datetime.timedelta(hours=26)
 ALERT_TEMPLATE = "backup_alert"
 #: An alert is mailed again after this long while the problem lasts.
 ALERT_REPEAT_AFTER = datetime.timedelta(hours=23, minutes=30)
-SYSTEM_ACTOR = "system"
 
 
 @dataclasses.dataclass(frozen=True)
-class LastRun:
-    at: datetime.datetime
-    details: dict[str, Any]
-
+class LastRun(audit.Recorded):
     @property
     def ok(self) -> bool:
         return bool(self.details.get("ok", True))
@@ -78,37 +74,18 @@ async def _last(action: audit.Action) -> LastRun | None:
     return LastRun(found[0].at, found[0].details) if found else None
 
 
-async def alert_reason(now: datetime.datetime) -> str | None:
-    """Why admins should be mailed about the backups now (``failing``, ``overdue``), if so.
-
-    No backup at all counts only once the first scheduled one is overdue: a new
-    site is not alarming before its first backup was due.
-    """
-    current = await status(now)
-    if current.backup_failing:
-        return "failing"
-    if not current.backup_overdue:
-        return None
-    if current.last_backup is not None:
-        return "overdue"
-    first_due_before = now - BACKUP_OVERDUE_AFTER
-    scheduled = await ScheduledRun.exists().where(
-        (ScheduledRun.task == "backup") & (ScheduledRun.created_at < first_due_before)
-    )
-    return "overdue" if scheduled else None
-
-
 async def alert_admins(runtime: Runtime, job_id: UUID, now: datetime.datetime) -> int:
     """The hourly watch: mail every active admin about a failing or overdue backup,
-    unless they were mailed about the same problem (no backup made since) in the last
-    :data:`ALERT_REPEAT_AFTER`. Completes the job
-    in the transaction that queues the mails (a second delivery mails nobody);
-    returns how many admins were mailed."""
-    reason = await alert_reason(now)
+    unless they were mailed about the same problem (no backup made since) in the
+    last :data:`ALERT_REPEAT_AFTER`. Completes the job in the transaction that
+    queues the mails (a second delivery mails nobody); returns how many admins
+    were mailed."""
+    current = await status(now)
+    reason = await _alert_reason(current, now)
     async with outbox.unit_of_work(runtime):
         if not await outbox.complete(job_id) or reason is None:
             return 0
-        if await _alerted_about_this_already(now):
+        if await _alerted_about_this_already(current, now):
             return 0
         admins = await Admin.select(Admin.subject_id).where(Admin.active == True)  # noqa: E712
         if not admins:
@@ -125,11 +102,29 @@ async def alert_admins(runtime: Runtime, job_id: UUID, now: datetime.datetime) -
     return len(admins)
 
 
-async def _alerted_about_this_already(now: datetime.datetime) -> bool:
+async def _alert_reason(current: OperationsStatus, now: datetime.datetime) -> str | None:
+    """Why admins should be mailed now (``failing``, ``overdue``), if they should.
+
+    No backup at all counts only once the first scheduled one is overdue: a new
+    site is not alarming before its first backup was due.
+    """
+    if current.backup_failing:
+        return "failing"
+    if not current.backup_overdue:
+        return None
+    if current.last_backup is not None:
+        return "overdue"
+    scheduled = await ScheduledRun.exists().where(
+        (ScheduledRun.task == schedule.BACKUP_TASK)
+        & (ScheduledRun.created_at < now - BACKUP_OVERDUE_AFTER)
+    )
+    return "overdue" if scheduled else None
+
+
+async def _alerted_about_this_already(current: OperationsStatus, now: datetime.datetime) -> bool:
     """Whether admins were mailed within :data:`ALERT_REPEAT_AFTER` about the problem
     that is going on now: a backup made since that mail ended that problem."""
     alerted = await audit.latest(audit.Action.BACKUP_ALERT)
     if not alerted or now - alerted[0].at >= ALERT_REPEAT_AFTER:
         return False
-    made = await audit.latest(audit.Action.BACKUP_CREATED)
-    return not made or made[0].at < alerted[0].at
+    return current.last_backup is None or current.last_backup.at < alerted[0].at

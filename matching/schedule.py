@@ -28,6 +28,7 @@ EXPIRE_REQUESTS_ACTOR = "expire_requests"
 RETENTION_ACTOR = "run_retention"
 BACKUP_ACTOR = "daily_backup"
 BACKUP_WATCH_ACTOR = "watch_backups"
+BACKUP_TASK = "backup"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +52,7 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 TASKS = (
     Task("expire_requests", EXPIRE_REQUESTS_ACTOR, datetime.timedelta(minutes=1)),
     Task("retention", RETENTION_ACTOR, datetime.timedelta(days=1)),
-    Task("backup", BACKUP_ACTOR, datetime.timedelta(days=1)),
+    Task(BACKUP_TASK, BACKUP_ACTOR, datetime.timedelta(days=1)),
     # Mails the admins while a backup fails or is overdue (matching.operations).
     Task("backup_watch", BACKUP_WATCH_ACTOR, datetime.timedelta(hours=1)),
 )
