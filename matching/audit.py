@@ -250,6 +250,11 @@ async def _lock_appends() -> None:
         await AuditEntry.raw("SELECT pg_advisory_xact_lock({})", ADVISORY_LOCK_KEY)
 
 
+async def head() -> Anchor:
+    """The newest entry's ``seq`` and hash (``0`` and the genesis hash when empty)."""
+    return await _head()
+
+
 async def _head() -> Anchor:
     rows = await (
         AuditEntry.select(AuditEntry.seq, AuditEntry.entry_hash)

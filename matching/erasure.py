@@ -331,12 +331,15 @@ async def check_journal_against_audit(
     journal: ErasureJournal,
     entries: Sequence[JournalEntry] | None = None,
     *,
+    up_to: int | None = None,
     batch_size: int = 1000,
 ) -> int:
     """Check that every erasure in the audit log is in the journal; return how many.
 
     Finds a journal that is missing or lost entries from its end, which the
-    journal's own chain cannot show. ``entries``: the journal, if read already.
+    journal's own chain cannot show. ``entries``: the journal, if read already;
+    ``up_to``: the audit log's head before it was read (erasures committed since
+    may be in the journal or not).
     Raises :class:`IntegrityFailure`.
     """
     seen = None if entries is None else {entry.seq: entry.subject_id for entry in entries}
@@ -350,10 +353,13 @@ async def check_journal_against_audit(
     )
     query = (
         f"SELECT seq, subject_id, {position} AS journal_seq FROM audit_entry "  # noqa: S608
-        "WHERE action = {} AND seq > {} ORDER BY seq LIMIT {}"
+        "WHERE action = {} AND seq > {} AND seq <= {} ORDER BY seq LIMIT {}"
     )
+    head = up_to if up_to is not None else 2**62
     while True:
-        rows = await db.fetch(AuditEntry, query, Action.SUBJECT_ERASED.value, last, batch_size)
+        rows = await db.fetch(
+            AuditEntry, query, Action.SUBJECT_ERASED.value, last, head, batch_size
+        )
         for row in rows:
             if seen is None:
                 if not journal.path.exists():

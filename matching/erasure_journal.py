@@ -260,7 +260,9 @@ class ErasureJournal:
             except FileNotFoundError:
                 return
             with _locked(fd, fcntl.LOCK_SH):
-                self._catch_up(fd)
+                # Up to the last whole line: a line a crash cut short is for the next
+                # append to mend or remove, under its exclusive lock.
+                self._catch_up(fd, partial_last_line=True)
 
     def entries(self) -> Iterator[JournalEntry]:
         """Every entry in order, checked against the chain while reading.
@@ -301,17 +303,25 @@ class ErasureJournal:
             count, head = entry.seq, entry.hash
         return JournalReport(entries=count, head_hash=head)
 
-    def _catch_up(self, fd: int) -> int:
+    def _catch_up(self, fd: int, *, partial_last_line: bool = False) -> int:
         """Read the lines appended since last time into the index; return the file size.
 
         Call with the file locked. Starts over if the file was replaced or shrank.
+        ``partial_last_line``: stop quietly before a last line without its newline.
         """
         stat = os.fstat(fd)
         file_id = (stat.st_dev, stat.st_ino)
         if file_id != self._file_id or stat.st_size < self._cursor.offset:
             self._file_id, self._cursor, self._index = file_id, _Cursor(), {}
         cursor = self._cursor
-        for raw in _lines(fd, cursor.offset, stat.st_size, first_line=cursor.seq + 1):
+        lines = _lines(
+            fd,
+            cursor.offset,
+            stat.st_size,
+            first_line=cursor.seq + 1,
+            partial_last_line=partial_last_line,
+        )
+        for raw in lines:
             entry = _parse(raw, cursor)
             cursor = cursor.advanced(entry, len(raw))
             self._index.setdefault(entry.subject_id, entry.seq)
@@ -393,8 +403,11 @@ def _is_hex64(value: object) -> bool:
     return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
-def _lines(fd: int, start: int, end: int, *, first_line: int) -> Iterator[bytes]:
-    """Complete lines (newline included) between two offsets; a partial last one fails."""
+def _lines(
+    fd: int, start: int, end: int, *, first_line: int, partial_last_line: bool = False
+) -> Iterator[bytes]:
+    """Complete lines (newline included) between two offsets; a partial last one fails
+    unless ``partial_last_line`` (then it is left out)."""
     pending = b""
     number = first_line
     offset = start
@@ -410,7 +423,7 @@ def _lines(fd: int, start: int, end: int, *, first_line: int) -> Iterator[bytes]
             number += 1
         if len(pending) > MAX_LINE:
             raise _broken(number, "the line is far too long")
-    if pending or offset < end:
+    if offset < end or (pending and not partial_last_line):
         raise _broken(number, "the last line is incomplete (truncated)")
 
 

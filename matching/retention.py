@@ -24,8 +24,8 @@ The rules:
 - ``dev_mailbox``: messages in the development mailbox older than
   :data:`MAILBOX_DAYS` days.
 - ``unsent_links``: a private link kept (encrypted) for its e-mail, when that
-  e-mail still has not gone out after :data:`UNSENT_LINK_DAYS` days. The link is
-  the only one-time secret stored; its token is kept only as a hash.
+  e-mail's job has failed for good and is :data:`UNSENT_LINK_DAYS` days old. The
+  link is the only one-time secret stored; its token is kept only as a hash.
 - ``finished_jobs``: outbox jobs done more than :data:`JOB_DAYS` days ago, and the
   scheduler's slot records older than that.
 
@@ -273,15 +273,17 @@ async def _throttle(now: datetime.datetime, dry_run: bool) -> int:
 
 async def _unsent_links(now: datetime.datetime, dry_run: bool) -> int:
     """The private link of a request is kept (encrypted) only until its e-mail has
-    gone out; one whose e-mail still has not after :data:`UNSENT_LINK_DAYS` days is
-    destroyed. Found through the mail jobs still open (few: done jobs clear the
-    link as they complete), not by walking the requests."""
+    gone out; one whose e-mail job has failed for good and is older than
+    :data:`UNSENT_LINK_DAYS` days is destroyed (a job merely waiting, say for the
+    workers to come back, still sends it). Found through those jobs (few: a job
+    that succeeds clears the link as it completes), not by walking the requests."""
     before = now - datetime.timedelta(days=UNSENT_LINK_DAYS)
     jobs = (
         await OutboxJob.select(OutboxJob.args)
         .where(
             (OutboxJob.actor == SEND_MAIL_ACTOR)
             & OutboxJob.done_at.is_null()
+            & (OutboxJob.attempts >= outbox.MAX_ATTEMPTS)
             & (OutboxJob.created_at < before)
         )
         .output(load_json=True)

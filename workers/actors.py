@@ -196,7 +196,7 @@ def run_send_mail(context: JobContext, job: Job) -> None:
     )
     if mail is None:
         context.bridge.run(notifications.skip(job.id))
-        log.info("job %s skipped: the recipient no longer exists", job.id)
+        log.info("job %s skipped: its recipient, or what it is about, is gone", job.id)
         return
     context.mailer.send(mail.message, job_id=job.id)
     context.bridge.run(notifications.record_sent(mail))

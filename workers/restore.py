@@ -162,13 +162,18 @@ async def _restore(
     report = RestoreReport(backup_id=manifest.id, database=manifest.database)
     keys = backups.keys_of(settings, keyring, manifest.id)
     with report.step("journal", progress):
+        # The audit log's head first: every erasure committed by then has its line in
+        # the journal (fsynced before the erasure commits), whatever runs meanwhile.
+        audited_up_to = (await audit.head()).seq
         # Read once (its chain checked while read), used for the replay and the proof.
         # Not alongside the decryption: both want the GIL, and the decryption lost.
         entries = await asyncio.to_thread(_read_journal, journal)
         report.journal_entries = len(entries)
         # Against the live audit log too: erasures since the backup are recorded only
         # there (a journal missing, or short of its last lines, stops the restore).
-        await check_journal_against_audit(journal, entries if journal.path.exists() else None)
+        await check_journal_against_audit(
+            journal, entries if journal.path.exists() else None, up_to=audited_up_to
+        )
     if swap:
         await _refuse_while_running()
     staging = _Staging.of(settings, manifest)

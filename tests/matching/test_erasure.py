@@ -289,3 +289,20 @@ async def test_erasing_many_at_once_equals_erasing_one_by_one(
     assert sorted(str(r["subject_id"]) for r in audited) == sorted(
         str(s) for s in (candidate, first, second)
     )
+
+
+async def test_an_erasure_after_a_crash_mid_append_mends_the_journal(
+    vault: Vault, journal: ErasureJournal, settings: Settings
+) -> None:
+    first = await create_subject(vault, "candidate", name="Eerste", email="een@example.org")
+    second = await create_subject(vault, "candidate", name="Tweede", email="twee@example.org")
+    await ErasureService(journal=journal, vault=vault).erase(
+        first, reason="candidate_request", actor="system"
+    )
+    with journal.path.open("ab") as handle:  # a crash cut the next append short
+        handle.write(b'{"actor":"system","at":"2026-')
+    # A new process (a fresh journal object) reads the file from the start.
+    fresh = ErasureService(journal=ErasureJournal(settings.erasure_journal_path), vault=vault)
+    result = await fresh.erase(second, reason="candidate_request", actor="system")
+    assert result.journal_seq == 2
+    assert journal.verify().entries == 2

@@ -241,9 +241,17 @@ def test_the_read_ahead_thread_ends_with_its_reader() -> None:
         while True:
             yield b"piece"
 
-    with contextlib.closing(backups._ahead(endless(), depth=2)) as pieces:
-        assert next(pieces) == b"piece"
-        time.sleep(0.3)  # the thread fills the queue and waits
+    def close_after_one(pieces: Iterator[bytes]) -> None:
+        with contextlib.closing(backups._ahead(pieces, depth=2)) as ahead:
+            assert next(ahead) == b"piece"
+            time.sleep(0.3)  # the thread fills the queue and waits for room
+
+    # Waiting to hand over a piece, and waiting to hand over the end of a short source.
+    for pieces in (endless(), iter([b"piece"] * 3)):
+        closing = threading.Thread(target=close_after_one, args=(pieces,), daemon=True)
+        closing.start()
+        closing.join(timeout=10)
+        assert not closing.is_alive(), "closing the read-ahead hung"
     assert not [t for t in threading.enumerate() if t.name == "coachmatch-backup-read"]
 
     def broken() -> Iterator[bytes]:
