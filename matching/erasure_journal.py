@@ -76,10 +76,10 @@ class ErasureReason(enum.StrEnum):
 _CANONICAL_LINE = re.compile(
     rb'\{"actor":"([a-z0-9:_.\-]{1,80})",'
     rb'"at":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00)",'
-    rb'"hash":"([0-9a-f]{64})","prev":"([0-9a-f]{64})",'
+    rb'"hash":"(' + _HEX64.pattern.encode() + rb')","prev":"(' + _HEX64.pattern.encode() + rb')",'
     rb'"reason":"(' + "|".join(re.escape(r.value) for r in ErasureReason).encode() + rb')",'
     rb'"seq":([1-9][0-9]{0,18}),'
-    rb'"subject_id":"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",'
+    rb'"subject_id":"(' + _UUID_TEXT.pattern.encode() + rb')",'
     rb'"v":1\}\n'
 )
 
@@ -117,9 +117,18 @@ def _json(entry: JournalEntry, links: str = "") -> str:
     checked values: actor and reason are codes, the rest ids, digits and hex.
     ``links`` holds the ``hash`` and ``prev`` members, which sort after ``at``.
     """
+    return _canonical(
+        entry.actor, _iso(entry.at), entry.reason, entry.seq, str(entry.subject_id), links=links
+    )
+
+
+def _canonical(
+    actor: str, at: str, reason: str, seq: int, subject_id: str, *, links: str = ""
+) -> str:
+    """The canonical text from the fields as text (see :func:`_json`)."""
     return (
-        f'{{"actor":"{entry.actor}","at":"{_iso(entry.at)}"{links},"reason":"{entry.reason}",'
-        f'"seq":{entry.seq},"subject_id":"{entry.subject_id}","v":{VERSION}}}'
+        f'{{"actor":"{actor}","at":"{at}"{links},"reason":"{reason}",'
+        f'"seq":{seq},"subject_id":"{subject_id}","v":{VERSION}}}'
     )
 
 
@@ -369,9 +378,8 @@ def _parse(raw: bytes, cursor: _Cursor) -> JournalEntry:
         raise _broken(number, "the sequence number is wrong")
     if prev != cursor.hash:
         raise _broken(number, "the link to the previous line is broken")
-    head = f'{{"actor":"{actor}","at":"{at_text}"'
-    tail = f',"reason":"{reason}","seq":{seq},"subject_id":"{subject_text}","v":{VERSION}}}'
-    if hashlib.sha256(f"{prev}{head}{tail}".encode("ascii")).hexdigest() != digest:
+    body = _canonical(actor, at_text, reason, seq, subject_text)
+    if hashlib.sha256(f"{prev}{body}".encode("ascii")).hexdigest() != digest:
         raise _broken(number, "the hash does not match")
     return JournalEntry(seq, at, UUID(subject_text), reason, actor, prev, digest)
 

@@ -455,8 +455,7 @@ class _PostgresStaging(_Staging):
         parts = urlsplit(url)
         self.admin_url, self.live_name = _admin_url_and_name(url)
         tag = backup_id[-6:]  # the id's random part: names stay within 63 characters
-        self.prefix = f"{self.live_name[:40]}_restore_"
-        self.name = f"{self.prefix}{tag}"
+        self.name = f"{self.live_name[:40]}_restore_{tag}"
         self.old_name = f"{self.live_name[:40]}_replaced_{tag}"
         self.staging_url = urlunsplit(parts._replace(path=f"/{self.name}"))
 
