@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from anonymiser.text import AnonymiserError
 from matching import audit, bulk, catalogue, consent, db, outbox
+from matching.ids import new_id
 from matching.notifications import mail_job
 from matching.runtime import Runtime
 from matching.scrubbing import KnownValues
@@ -199,7 +199,7 @@ async def _offer(request_id: UUID, coaches: Sequence[CoachFit], now: datetime.da
         Offer,
         [
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "request_id": request_id,
                 "coach_id": c.id,
                 "status": "offered",

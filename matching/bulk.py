@@ -5,14 +5,23 @@ seven tables): one prepared statement per table and batch instead of piccolo's
 per-row query building, which costs more than SQLite's own work. Values are
 the Python values piccolo would store (UUIDs, datetimes, bytes, lists or dicts
 for JSON columns); a column left out gets the column's default.
+
+On SQLite the values are turned into what piccolo's ``sqlite3`` adapters store
+(the text of a UUID; a datetime in UTC as ``str`` gives it) before they are
+bound: an adapter is a Python call per value inside ``executemany``, which made
+binding the rows cost about as much as SQLite's own work on them. A batch's
+rows mostly share one timestamp, so each distinct datetime is converted once.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from enum import Enum
 from typing import Any
+from uuid import UUID
 
 from piccolo.columns import JSON, Column
 from piccolo.columns.defaults.base import Default
@@ -35,7 +44,7 @@ async def insert(table: type[Table], rows: Sequence[Mapping[str, Any]]) -> None:
     if isinstance(engine, PostgresEngine):
         await transaction.connection.executemany(plan.postgres, values)
     else:
-        await transaction.connection.execute_many(plan.sqlite, values)
+        await transaction.connection.execute_many(plan.sqlite, _sqlite_rows(values))
 
 
 class _Plan:
@@ -45,7 +54,7 @@ class _Plan:
         columns = table._meta.columns
         self.table = table._meta.tablename
         self.names = frozenset(column._meta.name for column in columns)
-        self.columns = [(c._meta.name, c, isinstance(c, JSON)) for c in columns]
+        self.columns = [(c._meta.name, _default_of(c), isinstance(c, JSON)) for c in columns]
         quoted = ", ".join(f'"{column._meta.db_column_name}"' for column in columns)
         head = f'INSERT INTO "{self.table}" ({quoted}) VALUES '  # noqa: S608
         self.sqlite = head + "(" + ", ".join("?" for _ in columns) + ")"
@@ -54,9 +63,13 @@ class _Plan:
     def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         if not row.keys() <= self.names:
             raise ValueError(f"{self.table} has no column(s) {sorted(row.keys() - self.names)}")
-        return tuple(
-            _value(row, name, column, json_column) for name, column, json_column in self.columns
-        )
+        values = []
+        for name, default, json_column in self.columns:
+            value = row[name] if name in row else default()
+            if json_column and value is not None and not isinstance(value, str):
+                value = json.dumps(value)
+            values.append(value)
+        return tuple(values)
 
 
 @functools.cache
@@ -64,13 +77,44 @@ def _plan(table: type[Table]) -> _Plan:
     return _Plan(table)
 
 
-def _value(row: Mapping[str, Any], name: str, column: Column, json_column: bool) -> Any:
-    if name in row:
-        value = row[name]
-    else:
-        value = column.get_default_value()
-        if isinstance(value, Default):  # e.g. TimestamptzNow: evaluated per row
-            value = value.python()
-    if json_column and value is not None and not isinstance(value, str):
-        return json.dumps(value)
-    return value
+_IMMUTABLE = (str, bytes, int, float, bool, type(None))
+
+
+def _default_of(column: Column) -> Callable[[], Any]:
+    """What ``column.get_default_value()`` gives, as a function worked out once."""
+    default = getattr(column, "default", ...)
+    if isinstance(default, Enum):
+        default = default.value
+    if isinstance(default, Default):  # e.g. TimestamptzNow: evaluated per row
+        return default.python
+    if default is ... or isinstance(default, _IMMUTABLE):
+        value = None if default is ... else default
+        return lambda: value
+    if callable(default):
+        return default
+    return column.get_default_value  # a mutable value: a fresh one per row
+
+
+def _sqlite_rows(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``rows`` as piccolo's adapters would bind them (see the module's note)."""
+    times: dict[datetime.datetime, str] = {}
+
+    def bound(value: Any) -> Any:
+        kind = type(value)
+        if kind is UUID:
+            return str(value)
+        if kind is datetime.datetime:
+            text = times.get(value)
+            if text is None:
+                text = times[value] = _datetime_text(value)
+            return text
+        return value
+
+    return [tuple(map(bound, row)) for row in rows]
+
+
+def _datetime_text(value: datetime.datetime) -> str:
+    # Exactly piccolo.engine.sqlite.convert_datetime_in: stored in UTC, as str() writes it.
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC)
+    return str(value)

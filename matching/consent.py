@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
 from matching.errors import ConsentMissing, InvalidInput
+from matching.ids import new_id
 from matching.tables import Consent
 
 PRIVACY_STATEMENT_VERSION = "2026-11-29"
@@ -120,7 +120,7 @@ def rows(subject_id: UUID, purposes: Iterable[str], now: datetime.datetime) -> l
     """One consent row per purpose, with the privacy statement's version and the time."""
     return [
         {
-            "id": uuid.uuid4(),
+            "id": new_id(),
             "subject_id": subject_id,
             "purpose": purpose,
             "statement_version": PRIVACY_STATEMENT_VERSION,

@@ -7,7 +7,9 @@ queue of writers, one at a time. :class:`GroupCommit` lets every caller hand in
 a :class:`WriteUnit` and wait: units that arrive while a write is queued or
 running go into the next transaction together, which commits once for all of
 them. A caller's ``write`` returns only after its unit has committed, exactly as
-with its own transaction; the jobs go to the workers right after the commit.
+with its own transaction; the jobs go to the workers right after the commit,
+written already claimed when a broker is attached (one transaction per batch, not
+two).
 
 If a shared transaction fails because of what it holds (a constraint), every unit
 of it is written again on its own, so one unit that cannot be stored fails alone
@@ -24,7 +26,6 @@ import logging
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from piccolo.table import Table
 
@@ -101,8 +102,10 @@ class GroupCommit:
             queue.draining = None
 
     async def _write_batch(self, batch: list[tuple[WriteUnit, asyncio.Future[None]]]) -> None:
+        # Captured once: a host that stops meanwhile leaves the jobs to the sweeper either way.
+        send_claimed = self._runtime.send_claimed
         try:
-            job_ids = await self._commit([unit for unit, _ in batch])
+            jobs = await self._commit([unit for unit, _ in batch], claimed=send_claimed is not None)
         except Exception as exc:
             if len(batch) == 1 or is_busy(exc):
                 self._fail(batch, exc)
@@ -114,7 +117,10 @@ class GroupCommit:
         for _, done in batch:
             if not done.done():
                 done.set_result(None)
-        await outbox.dispatch_committed(self._runtime, job_ids)
+        if send_claimed is None:
+            await outbox.dispatch_committed(self._runtime, [job["id"] for job in jobs])
+        else:
+            await outbox.send_committed(send_claimed, [outbox.job_of(job) for job in jobs])
 
     def _fail(self, batch: list[tuple[WriteUnit, asyncio.Future[None]]], exc: Exception) -> None:
         for unit, done in batch:
@@ -122,16 +128,23 @@ class GroupCommit:
             if not done.done():
                 done.set_exception(exc)
 
-    async def _commit(self, units: Sequence[WriteUnit]) -> list[UUID]:
+    async def _commit(
+        self, units: Sequence[WriteUnit], *, claimed: bool
+    ) -> Sequence[Mapping[str, Any]]:
+        """Write the units in one transaction; their job rows. ``claimed``: the jobs'
+        lease starts with their row, since this process sends them right after the
+        commit (no second transaction to claim them, as :func:`outbox.claim_for_send`
+        would); a crash in between leaves them to the sweeper once the lease runs out."""
         tables: dict[type[Table], list[Mapping[str, Any]]] = {}
         for unit in units:
             for table, rows in unit.rows:
                 tables.setdefault(table, []).extend(rows)
         keys = [key for unit in units for key in unit.keys]
-        jobs = [job for unit in units for job in unit.jobs]
+        unclaimed = [job for unit in units for job in unit.jobs]
+        jobs = outbox.claimed(unclaimed) if claimed else unclaimed
         async with db.write_transaction(self._runtime.engine):
             await self._runtime.vault.store_new_keys(keys)
             for table, rows in tables.items():
                 await bulk.insert(table, rows)
             await outbox.enqueue_rows(jobs)
-        return [job["id"] for job in jobs]
+        return jobs

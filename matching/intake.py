@@ -20,7 +20,6 @@ import hashlib
 import re
 import secrets
 import unicodedata
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -33,6 +32,7 @@ from matching import catalogue, consent, cv, outbox
 from matching.accounts import check_email
 from matching.errors import AnonymisationFailed, ConsentMissing, InvalidFields, InvalidInput
 from matching.group_commit import WriteUnit
+from matching.ids import new_id
 from matching.notifications import mail_job
 from matching.runtime import Runtime
 from matching.scrubbing import KnownValues, ScrubberUnavailable
@@ -390,7 +390,7 @@ async def submit(runtime: Runtime, intake: Intake, *, now: datetime.datetime) ->
     """
     token = secrets.token_urlsafe(TOKEN_BYTES)
     link = f"{runtime.settings.base_url}/s/{token}"
-    request_id = uuid.uuid4()
+    request_id = new_id()
     key, subject = new_subject(
         runtime.vault, "candidate", name=intake.name, email=intake.email, phone=intake.phone
     )
@@ -448,7 +448,7 @@ def _detail_rows(key: NewKey, request_id: UUID, intake: Intake) -> list[dict[str
     for field, value in sorted(intake.details.items()):
         if field in ("phone", "phone_as_typed"):
             continue  # the phone number lives with the contact details
-        row_id = uuid.uuid4()
+        row_id = new_id()
         rows.append(
             {
                 "id": row_id,
@@ -468,7 +468,7 @@ def _cv_rows(
 ) -> list[dict[str, Any]]:
     if upload is None:
         return []
-    file_id = uuid.uuid4()
+    file_id = new_id()
     return [
         {
             "id": file_id,

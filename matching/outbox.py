@@ -29,7 +29,6 @@ import datetime
 import json
 import logging
 import re
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -37,10 +36,11 @@ from uuid import UUID
 from matching import bulk, db
 from matching.codes import check_code, check_token
 from matching.errors import InvalidInput
+from matching.ids import new_id
 from matching.tables import OutboxJob
 
 if TYPE_CHECKING:
-    from matching.runtime import Runtime
+    from matching.runtime import Runtime, SendClaimed
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def job_row(actor: str, **ids: object) -> dict[str, Any]:
     if len(ids) > MAX_ARGS:
         raise InvalidInput("a job takes a few ids, not a document")
     args = {check_code(key, "a job argument name"): _arg(value) for key, value in ids.items()}
-    return {"id": uuid.uuid4(), "actor": actor, "args": args}
+    return {"id": new_id(), "actor": actor, "args": args}
 
 
 def _arg(value: object) -> ArgValue:
@@ -127,6 +127,18 @@ def _arg(value: object) -> ArgValue:
     if isinstance(value, str):
         return check_token(value, "a job argument")
     raise InvalidInput("job arguments must be ids or codes (UUID, int, bool or an id string)")
+
+
+def claimed(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Job rows (of :func:`job_row`) whose lease starts as they are written: for a
+    writer that sends them itself right after its commit (see ``GroupCommit``)."""
+    now = _now()
+    return [{**row, "sent_at": now} for row in rows]
+
+
+def job_of(row: Mapping[str, Any]) -> Job:
+    """The job a row of :func:`job_row` describes."""
+    return Job(id=row["id"], actor=row["actor"], args=row["args"])
 
 
 def in_transaction() -> bool:
@@ -164,6 +176,15 @@ async def dispatch_committed(runtime: Runtime, job_ids: Sequence[UUID]) -> None:
         await runtime.dispatch(list(job_ids))
     except Exception as exc:
         log.warning("dispatch failed (%s); the sweeper will send the jobs", type(exc).__name__)
+
+
+async def send_committed(send: SendClaimed, jobs: Sequence[Job]) -> None:
+    """Hand committed jobs that were written claimed to the workers."""
+    # Committed and leased: a failed send only delays them until their lease runs out.
+    try:
+        await send(jobs)
+    except Exception as exc:
+        log.warning("sending failed (%s); the sweeper will send the jobs", type(exc).__name__)
 
 
 # -- sending ------------------------------------------------------------------------------

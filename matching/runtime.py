@@ -19,12 +19,14 @@ from matching.erasure import ErasureService
 from matching.erasure_journal import ErasureJournal
 from matching.group_commit import GroupCommit
 from matching.keyring import load_keyring
+from matching.outbox import Job
 from matching.scrubbing import Scrubber
 from matching.sessions import SessionTouches
 from matching.traffic import Traffic
 from matching.vault import Vault
 
 Dispatch = Callable[[Sequence[UUID]], Awaitable[None]]
+SendClaimed = Callable[[Sequence[Job]], Awaitable[None]]
 
 
 async def leave_for_sweeper(job_ids: Sequence[UUID]) -> None:
@@ -41,6 +43,8 @@ class Runtime:
     scrubber: Scrubber
     # Sends jobs that were committed to the outbox; workers replace the default.
     dispatch: Dispatch = leave_for_sweeper
+    # Sends jobs written already claimed (see GroupCommit); only while a broker is attached.
+    send_claimed: SendClaimed | None = None
     group_commit: GroupCommit = dataclasses.field(init=False, repr=False)
     # The site's requests in flight (counted by web); embedded jobs give way to them.
     traffic: Traffic = dataclasses.field(default_factory=Traffic, repr=False)

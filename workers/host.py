@@ -50,9 +50,11 @@ class BrokerLink:
         install(self.broker)
         self.relay = _relay(self.broker, self.runtime)
         self.runtime.dispatch = self.relay.dispatch
+        self.runtime.send_claimed = self.relay.send_claimed
 
     async def stop(self) -> None:
         self.runtime.dispatch = leave_for_sweeper
+        self.runtime.send_claimed = None
         if self.relay is not None:
             await asyncio.to_thread(self.relay.close)
         if self.broker is not None:
@@ -117,6 +119,7 @@ class WorkerHost:
         self.broker.emit_after("process_boot")
         self._worker.start()
         self.runtime.dispatch = self.relay.dispatch
+        self.runtime.send_claimed = self.relay.send_claimed
         self._stop.clear()
         self._tasks = [
             loop.create_task(
@@ -148,6 +151,7 @@ class WorkerHost:
         passes the app to a shut-down hook that takes any.)
         """
         self.runtime.dispatch = leave_for_sweeper
+        self.runtime.send_claimed = None
         self._stop.set()
         with contextlib.suppress(Exception):
             await asyncio.gather(*self._tasks, return_exceptions=True)

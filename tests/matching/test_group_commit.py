@@ -92,7 +92,9 @@ async def test_a_caller_inside_a_transaction_is_refused(runtime: Runtime) -> Non
 
 
 async def test_bulk_rows_read_back_as_the_orm_writes_them(runtime: Runtime) -> None:
-    now = datetime.datetime(2026, 11, 29, 12, 30, 15, 123456, tzinfo=datetime.UTC)
+    # Not in UTC: both must store the same instant, in UTC.
+    amsterdam = datetime.timezone(datetime.timedelta(hours=1))
+    now = datetime.datetime(2026, 11, 29, 13, 30, 15, 123456, tzinfo=amsterdam)
     by_orm, in_bulk = uuid.uuid4(), uuid.uuid4()
     values = {
         "candidate_id": uuid.uuid4(),
@@ -111,6 +113,51 @@ async def test_bulk_rows_read_back_as_the_orm_writes_them(runtime: Runtime) -> N
     assert orm == fast
     assert fast["topics"] == ["loopbaan", "burn-out"] and fast["created_at"] == now
     assert fast["language"] == "nl" and fast["draft"] is None  # the columns' defaults
+    stored = await ContactRequest.raw(
+        "SELECT candidate_id, created_at, topics FROM contact_request ORDER BY token_hash"
+    )
+    assert stored[0] == stored[1]  # the very same text in the database, not only when read
+
+
+async def test_jobs_written_claimed_are_sent_without_a_second_transaction(
+    runtime: Runtime,
+) -> None:
+    sent: list[outbox.Job] = []
+
+    async def send_claimed(jobs: Sequence[outbox.Job]) -> None:
+        sent.extend(jobs)
+
+    dispatched = Dispatched()
+    runtime.dispatch = dispatched
+    runtime.send_claimed = send_claimed
+    units = [subject_unit(runtime, n) for n in range(5)]
+    before = datetime.datetime.now(datetime.UTC)
+    await asyncio.gather(*(runtime.group_commit.write(unit) for unit in units))
+
+    assert dispatched.calls == []
+    assert sorted(job.id for job in sent) == sorted(u.jobs[0]["id"] for u in units)
+    assert all((job.actor, dict(job.args)) == ("probe", {"work_seconds": 0}) for job in sent)
+    rows = await OutboxJob.select(OutboxJob.sent_at)
+    assert len(rows) == 5 and all(row["sent_at"] >= before for row in rows)  # leased
+    # A lease taken at the write: a sender racing for them finds nothing to claim.
+    cutoff = outbox.lease_cutoff(60)
+    assert await outbox.claim_for_send([job.id for job in sent], cutoff) == []
+
+
+async def test_a_failed_send_of_claimed_jobs_leaves_them_to_the_sweeper(
+    runtime: Runtime,
+) -> None:
+    async def broken(jobs: Sequence[outbox.Job]) -> None:
+        raise ConnectionError("the broker is away")
+
+    runtime.send_claimed = broken
+    unit = subject_unit(runtime, 1)
+    await runtime.group_commit.write(unit)  # the write itself succeeded
+
+    assert await OutboxJob.count() == 1
+    assert await outbox.due_for_resend(outbox.lease_cutoff(60), 10) == []  # leased for now
+    expired = outbox.lease_cutoff(60, sent_before=datetime.datetime.now(datetime.UTC))
+    assert await outbox.due_for_resend(expired, 10) == [unit.jobs[0]["id"]]
 
 
 async def test_bulk_refuses_unknown_columns_and_a_missing_transaction(runtime: Runtime) -> None:

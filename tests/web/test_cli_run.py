@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from web.cli.serve import settle_heap
+from web.cli.serve import YOUNG_COLLECTION_THRESHOLD, settle_heap
 
 pytestmark = pytest.mark.slow
 
@@ -160,8 +160,12 @@ def test_unreadable_key_file_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 async def test_start_up_objects_are_left_out_of_later_full_collections() -> None:
+    threshold = gc.get_threshold()
     try:
         await settle_heap()
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == YOUNG_COLLECTION_THRESHOLD
+        assert gc.get_threshold()[1:] == threshold[1:]
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
