@@ -27,3 +27,23 @@ def test_under_constant_load_a_job_waits_at_most_its_limit() -> None:
     started = time.monotonic()
     waited = traffic.give_way(0.03)
     assert waited >= 0.03 and time.monotonic() - started < 0.5
+
+
+def test_a_job_waits_until_no_request_has_started_for_a_moment() -> None:
+    # Submissions sharing a commit are answered together: an instant with nothing in
+    # flight between two waves of them is not quiet yet.
+    traffic = Traffic(quiet_seconds=0.1)
+    traffic.started()
+    traffic.finished()
+    waited = traffic.give_way(1.0)
+    assert 0.08 <= waited < 0.5
+
+
+def test_a_request_arriving_in_the_quiet_moment_keeps_the_job_waiting() -> None:
+    traffic = Traffic(quiet_seconds=0.05)
+    traffic.started()
+    traffic.finished()
+    threading.Timer(0.03, traffic.started).start()  # busy again before it counts as quiet
+    threading.Timer(0.2, traffic.finished).start()
+    waited = traffic.give_way(1.0)
+    assert 0.2 <= waited < 0.6
