@@ -11,6 +11,7 @@ On SQLite the values are turned into what piccolo's ``sqlite3`` adapters store
 bound: an adapter is a Python call per value inside ``executemany``, which made
 binding the rows cost about as much as SQLite's own work on them. A batch's
 rows mostly share one timestamp, so each distinct datetime is converted once.
+Values of other types still go through the adapters.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from piccolo.columns import JSON, Column
+from piccolo.columns import JSON, Column, Timestamp, Timestamptz
+from piccolo.columns import UUID as UUIDColumn
 from piccolo.columns.defaults.base import Default
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
@@ -44,7 +46,7 @@ async def insert(table: type[Table], rows: Sequence[Mapping[str, Any]]) -> None:
     if isinstance(engine, PostgresEngine):
         await transaction.connection.executemany(plan.postgres, values)
     else:
-        await transaction.connection.execute_many(plan.sqlite, _sqlite_rows(values))
+        await transaction.connection.execute_many(plan.sqlite, plan.sqlite_rows(values))
 
 
 class _Plan:
@@ -55,6 +57,9 @@ class _Plan:
         self.table = table._meta.tablename
         self.names = frozenset(column._meta.name for column in columns)
         self.columns = [(c._meta.name, _default_of(c), isinstance(c, JSON)) for c in columns]
+        # Where the values piccolo's sqlite3 adapters would convert sit in a row.
+        self.uuids = [i for i, c in enumerate(columns) if isinstance(c, UUIDColumn)]
+        self.times = [i for i, c in enumerate(columns) if isinstance(c, Timestamp | Timestamptz)]
         quoted = ", ".join(f'"{column._meta.db_column_name}"' for column in columns)
         head = f'INSERT INTO "{self.table}" ({quoted}) VALUES '  # noqa: S608
         self.sqlite = head + "(" + ", ".join("?" for _ in columns) + ")"
@@ -70,6 +75,25 @@ class _Plan:
                 value = json.dumps(value)
             values.append(value)
         return tuple(values)
+
+    def sqlite_rows(self, rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+        """``rows`` as piccolo's adapters would bind them (see the module's note)."""
+        texts: dict[datetime.datetime, str] = {}
+        bound = []
+        for row in rows:
+            values = list(row)
+            for i in self.uuids:
+                if type(values[i]) is UUID:
+                    values[i] = str(values[i])
+            for i in self.times:
+                value = values[i]
+                if type(value) is datetime.datetime:
+                    text = texts.get(value)
+                    if text is None:
+                        text = texts[value] = _datetime_text(value)
+                    values[i] = text
+            bound.append(values)
+        return bound
 
 
 @functools.cache
@@ -93,24 +117,6 @@ def _default_of(column: Column) -> Callable[[], Any]:
     if callable(default):
         return default
     return column.get_default_value  # a mutable value: a fresh one per row
-
-
-def _sqlite_rows(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """``rows`` as piccolo's adapters would bind them (see the module's note)."""
-    times: dict[datetime.datetime, str] = {}
-
-    def bound(value: Any) -> Any:
-        kind = type(value)
-        if kind is UUID:
-            return str(value)
-        if kind is datetime.datetime:
-            text = times.get(value)
-            if text is None:
-                text = times[value] = _datetime_text(value)
-            return text
-        return value
-
-    return [tuple(map(bound, row)) for row in rows]
 
 
 def _datetime_text(value: datetime.datetime) -> str:
