@@ -79,7 +79,7 @@ async def settle_heap() -> None:
     only for cycles. At Python's default a young collection ran every few hundred
     allocations, several times within one submitted request, each walking every young
     object of all requests in flight: a third of the CPU of a burst of submissions.
-    Every 10,000 allocations costs a few hundred kilobytes at most.
+    What the threshold delays is only cyclic garbage, at most 10,000 objects of it.
     """
     gc.collect()
     gc.freeze()
