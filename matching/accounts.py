@@ -38,7 +38,7 @@ from matching import (
     subjects,
 )
 from matching.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, TooManyAttempts
-from matching.ids import new_id
+from matching.ids import new_opaque_id
 from matching.runtime import Runtime
 from matching.sessions import SessionInfo
 from matching.tables import Admin, Coach
@@ -181,7 +181,7 @@ async def _create(
     vault = runtime.vault
     email_index = vault.email_index(email)
     table: Any = _TABLES[kind]
-    account_id = new_id()
+    account_id = new_opaque_id()
     async with db.write_transaction():
         if await table.exists().where(table.email_index == email_index):
             article = "an" if kind == "admin" else "a"

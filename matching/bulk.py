@@ -16,6 +16,7 @@ Values of other types still go through the adapters.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import functools
 import json
@@ -116,7 +117,7 @@ def _default_of(column: Column) -> Callable[[], Any]:
         return lambda: value
     if callable(default):
         return default
-    return column.get_default_value  # a mutable value: a fresh one per row
+    return lambda: copy.deepcopy(default)  # a mutable value: a fresh one per row
 
 
 def _datetime_text(value: datetime.datetime) -> str:

@@ -32,7 +32,7 @@ from matching import catalogue, consent, cv, outbox
 from matching.accounts import check_email
 from matching.errors import AnonymisationFailed, ConsentMissing, InvalidFields, InvalidInput
 from matching.group_commit import WriteUnit
-from matching.ids import new_id
+from matching.ids import new_id, new_opaque_id
 from matching.notifications import mail_job
 from matching.runtime import Runtime
 from matching.scrubbing import KnownValues, ScrubberUnavailable
@@ -390,7 +390,7 @@ async def submit(runtime: Runtime, intake: Intake, *, now: datetime.datetime) ->
     """
     token = secrets.token_urlsafe(TOKEN_BYTES)
     link = f"{runtime.settings.base_url}/s/{token}"
-    request_id = new_id()
+    request_id = new_opaque_id()
     key, subject = new_subject(
         runtime.vault, "candidate", name=intake.name, email=intake.email, phone=intake.phone
     )

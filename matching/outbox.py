@@ -13,7 +13,8 @@ Job arguments are ids and codes only (they travel through the broker and sit in
 this table); personal values are refused by construction.
 
 The life of a row: ``sent_at`` is a lease, set when a sender claims the job
-(:func:`claim_for_send`) and renewed when a worker starts an attempt
+(:func:`claim_for_send`) or as the row is written by a writer that sends the job
+itself right after its commit (:func:`claimed`), and renewed when a worker starts an attempt
 (:func:`begin_attempt`); a job whose lease ran out is due again
 (:func:`due_for_resend`). ``attempts`` counts started runs; after
 :data:`MAX_ATTEMPTS` the job is failed and no longer sent.
@@ -179,12 +180,15 @@ async def dispatch_committed(runtime: Runtime, job_ids: Sequence[UUID]) -> None:
 
 
 async def send_committed(send: SendClaimed, jobs: Sequence[Job]) -> None:
-    """Hand committed jobs that were written claimed to the workers."""
-    # Committed and leased: a failed send only delays them until their lease runs out.
+    """Hand committed jobs that were written claimed to the workers. If that fails
+    (the broker's host stopped meanwhile, say), their lease is undone so that the next
+    sweep, this process's or another's, sends them at once."""
     try:
         await send(jobs)
     except Exception as exc:
         log.warning("sending failed (%s); the sweeper will send the jobs", type(exc).__name__)
+        with contextlib.suppress(Exception):  # the lease runs out anyway
+            await release_many([job.id for job in jobs])
 
 
 # -- sending ------------------------------------------------------------------------------
@@ -241,9 +245,15 @@ async def claim_for_send(job_ids: Sequence[UUID], cutoff: datetime.datetime) -> 
 
 async def release(job_id: UUID) -> None:
     """Undo a claim whose send failed, so the next sweep tries again at once."""
-    await OutboxJob.update({OutboxJob.sent_at: None}).where(
-        (OutboxJob.id == job_id) & OutboxJob.done_at.is_null()
-    )
+    await release_many([job_id])
+
+
+async def release_many(job_ids: Sequence[UUID]) -> None:
+    """:func:`release` for several jobs at once."""
+    if job_ids:
+        await OutboxJob.update({OutboxJob.sent_at: None}).where(
+            OutboxJob.id.is_in(list(job_ids)) & OutboxJob.done_at.is_null()
+        )
 
 
 async def give_up(job_id: UUID, error_code: str) -> None:

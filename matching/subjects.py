@@ -14,7 +14,7 @@ from uuid import UUID
 
 from matching import bulk, db
 from matching.errors import InvalidInput, NotFound
-from matching.ids import new_id
+from matching.ids import new_opaque_id
 from matching.tables import Subject
 from matching.vault import NewKey, Vault
 
@@ -57,7 +57,7 @@ def new_subject(
     """A new subject's data key and row, encrypted, not stored yet (a writer stores the
     key with :meth:`~matching.vault.Vault.store_new_keys` in the same transaction)."""
     _check(kind, name=name, email=email, phone=phone)
-    subject_id = new_id()
+    subject_id = new_opaque_id()
     key = vault.new_key(subject_id)
     row = {
         "id": subject_id,

@@ -2,9 +2,12 @@
 
 :meth:`Relay.dispatch` becomes ``runtime.dispatch``: after a unit of work commits,
 it claims the new jobs (starting their lease) and enqueues one message per job,
-carrying the job id only. :meth:`Relay.sweep` does the same for every job whose
-lease ran out: never sent (the process died right after commit, or the broker was
-down), or sent but not done in time (the message or the worker was lost).
+carrying the job id only. :meth:`Relay.send_claimed` (``runtime.send_claimed``)
+enqueues jobs whose lease began as they were written (the group commit's).
+:meth:`Relay.sweep` claims and sends every job whose lease ran out: never sent (the
+process died right after a unit of work's commit, or the broker was down), or sent
+but not done in time (the message or the worker was lost, or the process died
+between a group commit and its send).
 
 Broker calls block (network I/O), so they run on one dedicated thread, never on
 the event loop; one thread also keeps a RabbitMQ connection, which pika ties to
@@ -91,10 +94,13 @@ class Relay:
             return 0
         # One hand-over to the broker's thread for the whole batch, not one per job.
         loop = asyncio.get_running_loop()
-        failed = await loop.run_in_executor(self._executor, self._enqueue_all, known)
-        for job in failed:
-            with contextlib.suppress(Exception):
-                await outbox.release(job.id)
+        try:
+            failed = await loop.run_in_executor(self._executor, self._enqueue_all, known)
+        except Exception as exc:  # the thread is gone (closing): nothing was handed over
+            log.warning("could not hand jobs to the broker (%s)", type(exc).__name__)
+            failed = known
+        with contextlib.suppress(Exception):  # released or not, the lease runs out
+            await outbox.release_many([job.id for job in failed])
         return len(known) - len(failed)
 
     def _enqueue_all(self, jobs: Sequence[Job]) -> list[Job]:

@@ -16,6 +16,7 @@ from matching.runtime import Runtime, close_runtime, open_runtime
 from matching.tables import (
     AuditEntry,
     CandidateDetail,
+    Consent,
     ContactRequest,
     Offer,
     OutboxJob,
@@ -265,3 +266,16 @@ async def test_tokens_never_reach_the_logs(
     await candidates.erase(runtime, submitted.token)
     assert all(submitted.token not in r.getMessage() for r in caplog.records)
     assert submitted.token not in caplog.text
+
+
+async def test_ids_kept_after_erasure_or_shown_to_coaches_say_nothing_of_when(
+    runtime: Runtime,
+) -> None:
+    # A subject's id stays in the erasure journal, a request's id is in coaches' URLs:
+    # random. The rows that go with their subject are time-ordered (cheaper to write).
+    submitted = await send(runtime)
+    [request] = await ContactRequest.select(ContactRequest.id, ContactRequest.candidate_id)
+    assert submitted.request_id.version == 4
+    assert UUID(str(request["candidate_id"])).version == 4
+    consents = await Consent.select(Consent.id)
+    assert consents and all(UUID(str(row["id"])).version == 7 for row in consents)

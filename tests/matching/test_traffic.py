@@ -1,4 +1,5 @@
-"""Background jobs give way to the site's requests, but never for longer than asked."""
+"""Background jobs give way while the site is busy, but never for longer than asked,
+and not at all when the site has time to spare."""
 
 from __future__ import annotations
 
@@ -8,42 +9,83 @@ import time
 from matching.traffic import Traffic
 
 
+def _in_flight_for(traffic: Traffic, seconds: float) -> None:
+    traffic.started()
+    time.sleep(seconds)
+    traffic.finished()
+
+
 def test_no_wait_when_the_site_is_quiet() -> None:
     assert Traffic().give_way(1.0) < 0.05
 
 
-def test_a_job_waits_for_requests_in_flight_then_starts() -> None:
+def test_a_job_waits_for_a_busy_spell_to_end_then_starts() -> None:
     traffic = Traffic()
     traffic.started()
-    threading.Timer(0.05, traffic.finished).start()
-    waited = traffic.give_way(1.0)
-    assert 0.04 <= waited < 0.5
+    time.sleep(0.2)  # busy for a while
+    threading.Timer(0.1, traffic.finished).start()
+    waited = traffic.give_way(2.0)
+    assert 0.1 <= waited < 0.6
     assert traffic.in_flight == 0
 
 
 def test_under_constant_load_a_job_waits_at_most_its_limit() -> None:
     traffic = Traffic()
     traffic.started()
+    time.sleep(0.2)
     started = time.monotonic()
-    waited = traffic.give_way(0.03)
-    assert waited >= 0.03 and time.monotonic() - started < 0.5
+    waited = traffic.give_way(0.1)
+    assert waited >= 0.1 and time.monotonic() - started < 0.6
 
 
-def test_a_job_waits_until_no_request_has_started_for_a_moment() -> None:
-    # Submissions sharing a commit are answered together: an instant with nothing in
-    # flight between two waves of them is not quiet yet.
-    traffic = Traffic(quiet_seconds=0.1)
+def test_an_instant_with_nothing_in_flight_is_not_quiet() -> None:
+    # Submissions sharing a commit are answered together: between two waves of them
+    # nothing is in flight for a moment, yet the site is as busy as it gets.
+    traffic = Traffic()
+    stop = threading.Event()
+
+    def waves() -> None:
+        while not stop.is_set():
+            _in_flight_for(traffic, 0.05)
+            time.sleep(0.0005)
+
+    thread = threading.Thread(target=waves)
+    thread.start()
+    try:
+        time.sleep(0.1)
+        waited = traffic.give_way(0.3)
+    finally:
+        stop.set()
+        thread.join()
+    assert waited >= 0.29
+
+
+def test_a_site_with_time_to_spare_does_not_hold_jobs_back() -> None:
+    traffic = Traffic()
+    stop = threading.Event()
+
+    def light_load() -> None:  # a short request every 20 ms
+        while not stop.is_set():
+            _in_flight_for(traffic, 0.001)
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=light_load)
+    thread.start()
+    try:
+        time.sleep(0.1)
+        waited = traffic.give_way(1.0)
+    finally:
+        stop.set()
+        thread.join()
+    assert waited < 0.2
+
+
+def test_the_busy_share_rises_and_falls() -> None:
+    traffic = Traffic(recent_seconds=0.05)
+    assert traffic.busy_share() < 0.01
     traffic.started()
+    time.sleep(0.15)
+    assert traffic.busy_share() > 0.9
     traffic.finished()
-    waited = traffic.give_way(1.0)
-    assert 0.08 <= waited < 0.5
-
-
-def test_a_request_arriving_in_the_quiet_moment_keeps_the_job_waiting() -> None:
-    traffic = Traffic(quiet_seconds=0.05)
-    traffic.started()
-    traffic.finished()
-    threading.Timer(0.03, traffic.started).start()  # busy again before it counts as quiet
-    threading.Timer(0.2, traffic.finished).start()
-    waited = traffic.give_way(1.0)
-    assert 0.2 <= waited < 0.6
+    time.sleep(0.15)
+    assert traffic.busy_share() < 0.1

@@ -83,3 +83,14 @@ async def test_a_job_of_no_known_actor_fails_for_good(runtime: Runtime, relay: R
     assert _queued(relay) == []
     state = await outbox.job_state(job.id)
     assert state is not None and state.failed
+
+
+async def test_jobs_are_released_when_the_broker_thread_is_gone(
+    runtime: Runtime, relay: Relay
+) -> None:
+    jobs = await _written_claimed("probe", "probe")
+    relay.close()  # a host stopping while a batch was being written
+    await relay.send_claimed(jobs)
+    assert sorted(await outbox.due_for_resend(outbox.lease_cutoff(30), 10)) == sorted(
+        job.id for job in jobs
+    )

@@ -79,7 +79,7 @@ async def settle_heap() -> None:
     only for cycles. At Python's default a young collection ran every few hundred
     allocations, several times within one submitted request, each walking every young
     object of all requests in flight: a third of the CPU of a burst of submissions.
-    What the threshold delays is only cyclic garbage, at most 10,000 objects of it.
+    Only garbage in reference cycles waits longer to be freed.
     """
     gc.collect()
     gc.freeze()
