@@ -73,10 +73,10 @@ PERIODIC = frozenset({RETENTION, DAILY_BACKUP})
 PERIODIC_TIMEOUT_SECONDS = 6 * 3600.0
 #: How long one service call may take on the loop (a probe works up to 60 s).
 SERVICE_TIMEOUT_SECONDS = diagnostics.MAX_WORK_SECONDS + 30.0
-#: Before a job starts: the longest wait for the site to be quiet (embedded mode, see
-#: matching.traffic). Under constant load each worker thread still starts two jobs a
-#: second; the backlog of a burst (a broadcast is followed by a dozen e-mails) runs at
-#: full speed as soon as the site is quiet.
+#: Before a job starts: the longest wait while the site is busy (embedded mode, see
+#: matching.traffic). Under constant full load each worker thread still starts two
+#: jobs a second; the backlog of a burst (a broadcast is followed by a dozen e-mails)
+#: runs at full speed as soon as the site has time to spare.
 GIVE_WAY_SECONDS = 0.5
 
 
