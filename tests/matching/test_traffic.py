@@ -38,46 +38,35 @@ def test_under_constant_load_a_job_waits_at_most_its_limit() -> None:
     assert waited >= 0.1 and time.monotonic() - started < 0.6
 
 
+def _give_way_under(busy_seconds: float, idle_seconds: float, longest: float) -> float:
+    """How long a job waits while a thread keeps the site busy in that rhythm."""
+    traffic = Traffic()
+    stop = threading.Event()
+
+    def load() -> None:
+        while not stop.is_set():
+            _in_flight_for(traffic, busy_seconds)
+            time.sleep(idle_seconds)
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    try:
+        time.sleep(0.1)
+        return traffic.give_way(longest)
+    finally:
+        stop.set()
+        thread.join()
+
+
 def test_an_instant_with_nothing_in_flight_is_not_quiet() -> None:
     # Submissions sharing a commit are answered together: between two waves of them
     # nothing is in flight for a moment, yet the site is as busy as it gets.
-    traffic = Traffic()
-    stop = threading.Event()
-
-    def waves() -> None:
-        while not stop.is_set():
-            _in_flight_for(traffic, 0.05)
-            time.sleep(0.0005)
-
-    thread = threading.Thread(target=waves)
-    thread.start()
-    try:
-        time.sleep(0.1)
-        waited = traffic.give_way(0.3)
-    finally:
-        stop.set()
-        thread.join()
-    assert waited >= 0.29
+    assert _give_way_under(busy_seconds=0.05, idle_seconds=0.0005, longest=0.3) >= 0.29
 
 
 def test_a_site_with_time_to_spare_does_not_hold_jobs_back() -> None:
-    traffic = Traffic()
-    stop = threading.Event()
-
-    def light_load() -> None:  # a short request every 20 ms
-        while not stop.is_set():
-            _in_flight_for(traffic, 0.001)
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=light_load)
-    thread.start()
-    try:
-        time.sleep(0.1)
-        waited = traffic.give_way(1.0)
-    finally:
-        stop.set()
-        thread.join()
-    assert waited < 0.2
+    # A short request every 20 ms.
+    assert _give_way_under(busy_seconds=0.001, idle_seconds=0.02, longest=1.0) < 0.2
 
 
 def test_the_busy_share_rises_and_falls() -> None:
