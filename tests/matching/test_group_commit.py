@@ -47,6 +47,7 @@ async def test_units_sent_together_share_one_commit_and_all_land(runtime: Runtim
     runtime.dispatch = dispatched
     units = [subject_unit(runtime, n) for n in range(20)]
     await asyncio.gather(*(runtime.group_commit.write(unit) for unit in units))
+    await runtime.group_commit.close()  # callers return at the commit; the dispatch follows
 
     assert len(dispatched.calls) < len(units)  # shared transactions, not one each
     assert sorted(j for call in dispatched.calls for j in call) == sorted(
@@ -133,6 +134,7 @@ async def test_jobs_written_claimed_are_sent_without_a_second_transaction(
     units = [subject_unit(runtime, n) for n in range(5)]
     before = datetime.datetime.now(datetime.UTC)
     await asyncio.gather(*(runtime.group_commit.write(unit) for unit in units))
+    await runtime.group_commit.close()  # callers return at the commit; the send follows
 
     assert dispatched.calls == []
     assert sorted(job.id for job in sent) == sorted(u.jobs[0]["id"] for u in units)
@@ -153,6 +155,7 @@ async def test_a_failed_send_of_claimed_jobs_leaves_them_to_the_next_sweep(
     runtime.send_claimed = broken
     unit = subject_unit(runtime, 1)
     await runtime.group_commit.write(unit)  # the write itself succeeded
+    await runtime.group_commit.close()  # callers return at the commit; the send follows
 
     assert await OutboxJob.count() == 1
     # The lease is undone: the next sweep sends it at once, not after the lease.
