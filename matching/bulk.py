@@ -29,6 +29,7 @@ from piccolo.columns import JSON, Column, Timestamp, Timestamptz
 from piccolo.columns import UUID as UUIDColumn
 from piccolo.columns.defaults.base import Default
 from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import convert_datetime_in
 from piccolo.table import Table
 
 from matching import db
@@ -91,7 +92,7 @@ class _Plan:
                 if type(value) is datetime.datetime:
                     text = texts.get(value)
                     if text is None:
-                        text = texts[value] = _datetime_text(value)
+                        text = texts[value] = convert_datetime_in(value)
                     values[i] = text
             bound.append(values)
         return bound
@@ -118,10 +119,3 @@ def _default_of(column: Column) -> Callable[[], Any]:
     if callable(default):
         return default
     return lambda: copy.deepcopy(default)  # a mutable value: a fresh one per row
-
-
-def _datetime_text(value: datetime.datetime) -> str:
-    # Exactly piccolo.engine.sqlite.convert_datetime_in: stored in UTC, as str() writes it.
-    if value.tzinfo is not None:
-        value = value.astimezone(datetime.UTC)
-    return str(value)
