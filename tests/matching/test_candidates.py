@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
 import pytest
 
 from matching import accounts, agreement, audit, broadcast, candidates, intake, matches
-from matching.config import Settings
 from matching.errors import InvalidFields, NotFound, NotOpen
-from matching.runtime import Runtime, close_runtime, open_runtime
+from matching.runtime import Runtime
 from matching.tables import (
     AuditEntry,
     CandidateDetail,
@@ -25,13 +23,6 @@ from matching.tables import (
 
 NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
 PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    runtime = await open_runtime(settings)
-    yield runtime
-    await close_runtime(runtime)
 
 
 def form(**overrides: object) -> intake.IntakeForm:

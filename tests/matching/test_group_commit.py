@@ -8,24 +8,16 @@ from __future__ import annotations
 import asyncio
 import datetime
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from uuid import UUID
 
 import pytest
 
 from matching import bulk, db, outbox
-from matching.config import Settings
 from matching.group_commit import WriteUnit
-from matching.runtime import Runtime, close_runtime, open_runtime
+from matching.runtime import Runtime
 from matching.subjects import new_subject, read_subject
 from matching.tables import ContactRequest, OutboxJob, Subject
-
-
-@pytest.fixture
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    runtime = await open_runtime(settings)
-    yield runtime
-    await close_runtime(runtime)
 
 
 class Dispatched:

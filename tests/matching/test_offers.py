@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
 import pytest
 
 from matching import audit, broadcast, coaches, intake, matches, offers
-from matching.config import Settings
 from matching.errors import (
     AtCapacity,
     InvalidFields,
@@ -19,18 +17,11 @@ from matching.errors import (
     NotOpen,
     RequestAlreadyMatched,
 )
-from matching.runtime import Runtime, close_runtime, open_runtime
+from matching.runtime import Runtime
 from matching.tables import AuditEntry, CoachAgreement, ContactRequest, Offer, OutboxJob
 from tests.matching.offer_support import PDF, SUMMARY, open_request, quick_coaches
 
 T0 = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
-
-
-@pytest.fixture
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    runtime = await open_runtime(settings)
-    yield runtime
-    await close_runtime(runtime)
 
 
 async def entries(action: str, **where: Any) -> list[dict[str, Any]]:

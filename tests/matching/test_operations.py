@@ -4,26 +4,16 @@ while it lasts, and never about a new site whose first backup is not yet due."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
-import pytest
 import time_machine
 
 from matching import accounts, audit, notifications, operations, outbox, schedule
-from matching.config import Settings
-from matching.runtime import Runtime, close_runtime, open_runtime
+from matching.runtime import Runtime
 from matching.tables import Admin, OutboxJob, ScheduledRun
 
 T0 = datetime.datetime(2026, 11, 30, 3, 0, tzinfo=datetime.UTC)
 HOUR = datetime.timedelta(hours=1)
-
-
-@pytest.fixture
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    runtime = await open_runtime(settings)
-    yield runtime
-    await close_runtime(runtime)
 
 
 async def new_job(runtime: Runtime, actor: str) -> UUID:

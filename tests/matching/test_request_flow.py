@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import AsyncIterator
 from uuid import UUID
 
 import pytest
 
 from anonymiser.text import Anonymiser, AnonymiserError
 from matching import accounts, agreement, broadcast, intake, matches
-from matching.config import Settings
 from matching.errors import (
     AgreementMissing,
     AnonymisationFailed,
@@ -19,20 +17,13 @@ from matching.errors import (
     NotFound,
     RequestAlreadyMatched,
 )
-from matching.runtime import Runtime, close_runtime, open_runtime
+from matching.runtime import Runtime
 from matching.scrubbing import KnownValues, Scrubber, ScrubberUnavailable
 from matching.tables import AuditEntry, CandidateDetail, ContactRequest, Offer, OutboxJob
 
 TODAY = datetime.date(2026, 11, 29)
 NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
 PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    runtime = await open_runtime(settings)
-    yield runtime
-    await close_runtime(runtime)
 
 
 def form(**overrides: object) -> intake.IntakeForm:

@@ -4,7 +4,6 @@ legal holds; the other rules; dry runs that change nothing."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
@@ -12,11 +11,10 @@ import pytest
 import time_machine
 
 from matching import outbox, retention, subjects
-from matching.config import Settings
 from matching.erasure import still_present
 from matching.errors import InvalidInput, NotFound
 from matching.notifications import mail_job
-from matching.runtime import Runtime, close_runtime, open_runtime
+from matching.runtime import Runtime
 from matching.tables import (
     CandidateDetail,
     ContactRequest,
@@ -26,13 +24,6 @@ from matching.tables import (
 )
 
 AS_OF = datetime.date(2026, 11, 30)
-
-
-@pytest.fixture
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    runtime = await open_runtime(settings)
-    yield runtime
-    await close_runtime(runtime)
 
 
 async def someone_last_seen(
