@@ -28,7 +28,7 @@ import re
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from matching import audit, intake, outbox
+from matching import audit, filing, intake, outbox
 from matching.erasure import ErasureResult
 from matching.errors import NotFound, NotOpen, SubjectErased, UnknownLink
 from matching.matches import CvDownload, read_cv
@@ -141,18 +141,19 @@ def actor_of(candidate_id: UUID) -> str:
 # -- the private link ------------------------------------------------------------------
 
 
-async def authenticate(token: str, *, request_id: UUID | None = None) -> Link:
+async def authenticate(runtime: Runtime, token: str, *, request_id: UUID | None = None) -> Link:
     """The request and candidate of a private-link token.
 
     :class:`UnknownLink` if no request has this token; :class:`NotFound` if it
-    has, but ``request_id`` names another request (the API's path).
+    has, but ``request_id`` names another request (the API's path). A request still
+    waiting in the intake inbox is filed first (:func:`matching.filing.file_link`).
     """
     if not isinstance(token, str) or not _TOKEN_SHAPE.fullmatch(token):
         raise UnknownLink()
     digest = intake.hash_token(token)
-    rows = await ContactRequest.select(
-        ContactRequest.id, ContactRequest.candidate_id, ContactRequest.token_hash
-    ).where(ContactRequest.token_hash == digest)
+    rows = await _requests_of(digest)
+    if not rows and await filing.file_link(runtime, digest):
+        rows = await _requests_of(digest)
     if not rows or not hmac.compare_digest(str(rows[0]["token_hash"]), digest):
         raise UnknownLink()
     link = Link(rows[0]["id"], rows[0]["candidate_id"])
@@ -161,9 +162,16 @@ async def authenticate(token: str, *, request_id: UUID | None = None) -> Link:
     return link
 
 
+async def _requests_of(token_hash: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await ContactRequest.select(
+        ContactRequest.id, ContactRequest.candidate_id, ContactRequest.token_hash
+    ).where(ContactRequest.token_hash == token_hash)
+    return rows
+
+
 async def status(runtime: Runtime, token: str, *, request_id: UUID | None = None) -> RequestStatus:
     """The request's status as its candidate sees it; counts as the candidate's activity."""
-    link = await authenticate(token, request_id=request_id)
+    link = await authenticate(runtime, token, request_id=request_id)
     await touch(link.candidate_id)
     return await _status(runtime, link)
 
@@ -261,7 +269,7 @@ async def withdraw(
     now: datetime.datetime | None = None,
 ) -> RequestStatus:
     """Withdraw a request no coach has accepted yet; offers close. Withdrawing twice is fine."""
-    link = await authenticate(token, request_id=request_id)
+    link = await authenticate(runtime, token, request_id=request_id)
     now = now or _now()
     async with outbox.unit_of_work(runtime):
         done = (
@@ -302,7 +310,7 @@ async def resend(
     (and to coaches who fit now); coaches who declined are not asked again.
     Sending a request that is open already does nothing.
     """
-    link = await authenticate(token, request_id=request_id)
+    link = await authenticate(runtime, token, request_id=request_id)
     now = now or _now()
     expires_at = now + datetime.timedelta(days=runtime.settings.request_expiry_days)
     async with outbox.unit_of_work(runtime):
@@ -344,7 +352,7 @@ async def _stored_status(link: Link) -> str:
 
 async def erase(runtime: Runtime, token: str, *, request_id: UUID | None = None) -> ErasureResult:
     """Erase the candidate and everything of theirs; the link stops working."""
-    link = await authenticate(token, request_id=request_id)
+    link = await authenticate(runtime, token, request_id=request_id)
     return await runtime.erasure.erase(
         link.candidate_id, reason=ERASURE_REASON, actor=CANDIDATE_ACTOR
     )
@@ -354,7 +362,7 @@ async def candidate_cv(
     runtime: Runtime, token: str, *, request_id: UUID | None = None
 ) -> CvDownload:
     """The candidate's own CV (``NotFound`` if they sent none)."""
-    link = await authenticate(token, request_id=request_id)
+    link = await authenticate(runtime, token, request_id=request_id)
     await touch(link.candidate_id)
     return await read_cv(runtime, link.candidate_id, link.request_id)
 

@@ -54,6 +54,7 @@ from matching.tables import (
     Offer,
     Subject,
     SubjectKey,
+    WaitingIntake,
     WebSession,
 )
 from matching.vault import Vault
@@ -259,7 +260,12 @@ async def _delete_owned(subjects: db.IdParams, coaches: Mapping[UUID, UUID]) -> 
         Offer, "DELETE FROM offer WHERE request_id", list(candidate_of), returning="request_id"
     )
     counts.update(candidate_of[db.as_uuid(row["request_id"])] for row in offers)
-    subject_tables: tuple[type[Table], ...] = (Consent, CandidateDetail, CandidateFile)
+    subject_tables: tuple[type[Table], ...] = (
+        Consent,
+        CandidateDetail,
+        CandidateFile,
+        WaitingIntake,
+    )
     for table in subject_tables:
         rows = await _for(
             table,

@@ -1,7 +1,8 @@
 """Group commit: independent small writes that arrive together share one transaction.
 
-A submitted contact request is ten new rows and two jobs, and nothing else reads
-or changes them before they exist. What limits how many a second SQLite can take
+A submitted contact request is one new row of the intake inbox, its data key and
+a filing job (:mod:`matching.filing`), and nothing else reads or changes them
+before they exist. What limits how many a second SQLite can take
 is not the rows but the commit (each writes the touched pages to the WAL) and the
 queue of writers, one at a time. :class:`GroupCommit` lets every caller hand in
 a :class:`WriteUnit` and wait: units that arrive while a write is queued or
@@ -140,7 +141,7 @@ class GroupCommit:
             for table, rows in unit.rows:
                 tables.setdefault(table, []).extend(rows)
         keys = [key for unit in units for key in unit.keys]
-        unclaimed = [job for unit in units for job in unit.jobs]
+        unclaimed = _distinct([job for unit in units for job in unit.jobs])
         jobs = outbox.claimed(unclaimed) if claimed else unclaimed
         async with db.write_transaction(self._runtime.engine):
             await self._runtime.vault.store_new_keys(keys)
@@ -148,3 +149,17 @@ class GroupCommit:
                 await bulk.insert(table, rows)
             await outbox.enqueue_rows(jobs)
         return jobs
+
+
+def _distinct(jobs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The jobs, each (actor, arguments) once: jobs take ids and are idempotent, so
+    one run does what each of the same would (e.g. every submission queues the
+    filing of the inbox; one job per transaction is enough)."""
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    distinct = []
+    for job in jobs:
+        key = (str(job["actor"]), tuple(sorted((k, str(v)) for k, v in job["args"].items())))
+        if key not in seen:
+            seen.add(key)
+            distinct.append(job)
+    return distinct

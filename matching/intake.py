@@ -3,13 +3,16 @@
 :func:`validate` turns the raw form into an :class:`Intake` or raises
 :class:`~matching.errors.InvalidFields` (every wrong field at once, so a form can
 show them all and keep what was entered). :func:`preview` returns exactly what
-coaches will see. :func:`submit` stores the request in one transaction: the
-candidate as a data subject with their own data key, every personal value
-encrypted under it, the consents with the privacy statement's version, the
-request with its generalised attributes, and two jobs (broadcast, and the e-mail
-with the private link). Special data (employment, employer, income) is used for
-matching (the kind of employment is shown; the employer is scrubbed from the text)
-and the broadcast deletes it, unless the candidate asked us to keep it.
+coaches will see. :func:`submit` stores the request in one transaction, as one
+sealed row of the intake inbox (everything the candidate sent, encrypted under
+their own new data key) with the key and a filing job; :mod:`matching.filing` then
+files it into the tables, laid out by :func:`filed_rows`: the candidate as a data
+subject, every personal value encrypted under their key, the consents with the
+privacy statement's version, the request with its generalised attributes, and two
+jobs (broadcast, and the e-mail with the private link). Special data (employment,
+employer, income) is used for matching (the kind of employment is shown; the
+employer is scrubbed from the text) and the broadcast deletes it, unless the
+candidate asked us to keep it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import json
 import re
 import secrets
 import unicodedata
@@ -25,8 +29,9 @@ from typing import Any
 from uuid import UUID
 
 import phonenumbers
+from piccolo.table import Table
 
-from anonymiser.generalise import GeneralisedProfile, generalise_profile
+from anonymiser.generalise import GeneralisedProfile, Province, WorkField, generalise_profile
 from anonymiser.text import AnonymiserError
 from matching import catalogue, consent, cv, outbox
 from matching.accounts import check_email
@@ -36,11 +41,19 @@ from matching.ids import new_id, new_opaque_id
 from matching.notifications import mail_job
 from matching.runtime import Runtime
 from matching.scrubbing import KnownValues, ScrubberUnavailable
-from matching.subjects import new_subject
-from matching.tables import CandidateDetail, CandidateFile, Consent, ContactRequest, Subject
-from matching.vault import NewKey
+from matching.subjects import check_subject, subject_row
+from matching.tables import (
+    CandidateDetail,
+    CandidateFile,
+    Consent,
+    ContactRequest,
+    Subject,
+    WaitingIntake,
+)
+from matching.vault import NewKey, SubjectKeyring, Vault
 
 BROADCAST_ACTOR = "broadcast_request"
+FILE_ACTOR = "file_intake"
 TOKEN_BYTES = 32  # 256 bits
 MIN_MOTIVATION_CHARS = 20
 MAX_MOTIVATION_CHARS = 5000
@@ -49,6 +62,7 @@ MAX_SHORT_CHARS = 200
 REQUESTS = ContactRequest._meta.tablename
 DETAILS = CandidateDetail._meta.tablename
 FILES = CandidateFile._meta.tablename
+INBOX = WaitingIntake._meta.tablename
 
 GENDERS = ("woman", "man", "non-binary", "other")
 EDUCATION_LEVELS = ("vmbo", "havo", "vwo", "mbo", "hbo", "wo", "other")
@@ -383,34 +397,25 @@ async def _anonymise(runtime: Runtime, text: str, known: KnownValues) -> str:
 
 
 async def submit(runtime: Runtime, intake: Intake, *, now: datetime.datetime) -> Submitted:
-    """Store the request and queue its broadcast and the candidate's e-mail, atomically.
+    """Store the request, sealed, and queue its filing, atomically.
 
-    Everything is encrypted and laid out first; the rows then go to the group
-    commit, which stores them together with other requests sent at the same moment.
+    What is stored now is one row of the intake inbox (everything the candidate sent,
+    encrypted under their new data key) and the key; :mod:`matching.filing` files it
+    into the tables (its job runs right after, or a reader of the private link does it
+    first). The row goes to the group commit, which stores it together with other
+    requests sent at the same moment.
     """
+    check_subject("candidate", name=intake.name, email=intake.email, phone=intake.phone)
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    link = f"{runtime.settings.base_url}/s/{token}"
     request_id = new_opaque_id()
-    key, subject = new_subject(
-        runtime.vault, "candidate", name=intake.name, email=intake.email, phone=intake.phone
-    )
+    key = runtime.vault.new_key(new_opaque_id())
     try:  # until the unit is handed in, its key is ours to drop
+        link = f"{runtime.settings.base_url}/s/{token}"
         unit = WriteUnit(
-            rows=[
-                (Subject, [subject]),
-                (Consent, consent.rows(key.subject_id, intake.consents, now)),
-                (
-                    ContactRequest,
-                    [_request_row(key, request_id, intake, token=token, link=link, now=now)],
-                ),
-                (CandidateDetail, _detail_rows(key, request_id, intake)),
-                (CandidateFile, _cv_rows(key, request_id, intake.cv, now)),
-            ],
+            rows=[(WaitingIntake, [_waiting_row(key, request_id, intake, token, link, now)])],
             keys=[key],
-            jobs=[
-                outbox.job_row(BROADCAST_ACTOR, request_id=request_id),
-                mail_job(key.subject_id, "request_received", request_id=request_id),
-            ],
+            # One filing job per shared transaction is enough (the group commit merges them).
+            jobs=[outbox.job_row(FILE_ACTOR)],
         )
     except BaseException:
         runtime.vault.forget_new_keys([key])  # no key of a subject that was never stored
@@ -419,9 +424,142 @@ async def submit(runtime: Runtime, intake: Intake, *, now: datetime.datetime) ->
     return Submitted(request_id=request_id, token=token)
 
 
-def _request_row(
-    key: NewKey, request_id: UUID, intake: Intake, *, token: str, link: str, now: datetime.datetime
+def _waiting_row(  # noqa: PLR0917 (the parts of one submission)
+    key: NewKey, request_id: UUID, intake: Intake, token: str, link: str, now: datetime.datetime
 ) -> dict[str, Any]:
+    row_id = new_id()
+    upload = intake.cv
+    cv_id = None if upload is None else new_id()
+    payload = {
+        "name": intake.name,
+        "email": intake.email,
+        "motivation": intake.motivation,
+        "topics": list(intake.topics),
+        "consents": sorted(intake.consents),
+        "language": intake.language,
+        "details": dict(intake.details),
+        "edited_text": intake.edited_text,
+        "employment": intake.employment,
+        "age_band": intake.profile.age_band,
+        "province": intake.profile.province.value if intake.profile.province else None,
+        "field_of_work": intake.profile.field_of_work.value
+        if intake.profile.field_of_work
+        else None,
+        "link": link,
+        "cv": None
+        if upload is None
+        else {
+            "id": str(cv_id),
+            "media_type": upload.media_type,
+            "size": upload.size,
+            "filename": upload.filename,
+        },
+    }
+    sealed = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return {
+        "id": row_id,
+        "subject_id": key.subject_id,
+        "request_id": request_id,
+        "token_hash": hash_token(token),
+        "sealed": key.encrypt(INBOX, "sealed", row_id, sealed),
+        "cv_content": None
+        if upload is None or cv_id is None
+        else key.encrypt(FILES, "content", cv_id, upload.content),
+        "received_at": now,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Received:
+    """A submission as the inbox holds it, opened: what :func:`filed_rows` files."""
+
+    request_id: UUID
+    token_hash: str
+    received_at: datetime.datetime
+    link: str = dataclasses.field(repr=False)
+    intake: Intake = dataclasses.field(repr=False)
+    cv: CvMeta | None
+    cv_content: bytes | None = dataclasses.field(repr=False)  # encrypted as filed
+
+
+@dataclasses.dataclass(frozen=True)
+class CvMeta:
+    id: UUID
+    media_type: str
+    size: int
+    filename: str = dataclasses.field(repr=False)
+
+
+def received(row: Mapping[str, Any], sealed: str) -> Received:
+    """A waiting row (``sealed`` decrypted) as :func:`_waiting_row` wrote it."""
+    payload = json.loads(sealed)
+    cv_meta = payload["cv"]
+    profile = GeneralisedProfile(
+        age_band=payload["age_band"],
+        province=Province(payload["province"]) if payload["province"] else None,
+        field_of_work=WorkField(payload["field_of_work"]) if payload["field_of_work"] else None,
+    )
+    return Received(
+        request_id=row["request_id"],
+        token_hash=row["token_hash"],
+        received_at=row["received_at"],
+        link=payload["link"],
+        intake=Intake(
+            name=payload["name"],
+            email=payload["email"],
+            motivation=payload["motivation"],
+            topics=tuple(payload["topics"]),
+            consents=frozenset(payload["consents"]),
+            language=payload["language"],
+            details=payload["details"],
+            edited_text=payload["edited_text"],
+            cv=None,  # filed as it was sealed, see ``cv_content``
+            profile=profile,
+            employment=payload["employment"],
+        ),
+        cv=None
+        if cv_meta is None
+        else CvMeta(
+            UUID(cv_meta["id"]), cv_meta["media_type"], cv_meta["size"], cv_meta["filename"]
+        ),
+        cv_content=None if row["cv_content"] is None else bytes(row["cv_content"]),
+    )
+
+
+def filed_rows(
+    vault: Vault, key: SubjectKeyring, sent: Received
+) -> list[tuple[type[Table], list[dict[str, Any]]]]:
+    """The rows a received request is filed as: the candidate, their consents, the
+    request (status ``pending``: its broadcast comes next), details and CV."""
+    intake, now = sent.intake, sent.received_at
+    subject = subject_row(
+        vault,
+        key,
+        "candidate",
+        name=intake.name,
+        email=intake.email,
+        phone=intake.phone,
+        created_at=now,
+    )
+    return [
+        (Subject, [subject]),
+        (Consent, consent.rows(key.subject_id, intake.consents, now)),
+        (ContactRequest, [_request_row(key, sent)]),
+        (CandidateDetail, _detail_rows(key, sent.request_id, intake)),
+        (CandidateFile, _cv_rows(key, sent)),
+    ]
+
+
+def filed_jobs(subject_id: UUID, request_id: UUID) -> list[dict[str, Any]]:
+    """The jobs of a filed request: its broadcast, and the e-mail with the private link."""
+    return [
+        outbox.job_row(BROADCAST_ACTOR, request_id=request_id),
+        mail_job(subject_id, "request_received", request_id=request_id),
+    ]
+
+
+def _request_row(key: SubjectKeyring, sent: Received) -> dict[str, Any]:
+    intake, request_id = sent.intake, sent.request_id
     profile = intake.profile
     return {
         "id": request_id,
@@ -437,13 +575,13 @@ def _request_row(
         "draft": None
         if intake.edited_text is None
         else key.encrypt(REQUESTS, "draft", request_id, intake.edited_text),
-        "token_hash": hash_token(token),
-        "link_sealed": key.encrypt(REQUESTS, "link_sealed", request_id, link),
-        "created_at": now,
+        "token_hash": sent.token_hash,
+        "link_sealed": key.encrypt(REQUESTS, "link_sealed", request_id, sent.link),
+        "created_at": sent.received_at,
     }
 
 
-def _detail_rows(key: NewKey, request_id: UUID, intake: Intake) -> list[dict[str, Any]]:
+def _detail_rows(key: SubjectKeyring, request_id: UUID, intake: Intake) -> list[dict[str, Any]]:
     rows = []
     for field, value in sorted(intake.details.items()):
         if field in ("phone", "phone_as_typed"):
@@ -463,21 +601,19 @@ def _detail_rows(key: NewKey, request_id: UUID, intake: Intake) -> list[dict[str
     return rows
 
 
-def _cv_rows(
-    key: NewKey, request_id: UUID, upload: cv.CvFile | None, now: datetime.datetime
-) -> list[dict[str, Any]]:
-    if upload is None:
+def _cv_rows(key: SubjectKeyring, sent: Received) -> list[dict[str, Any]]:
+    cv = sent.cv
+    if cv is None or sent.cv_content is None:
         return []
-    file_id = new_id()
     return [
         {
-            "id": file_id,
+            "id": cv.id,
             "subject_id": key.subject_id,
-            "request_id": request_id,
-            "media_type": upload.media_type,
-            "size": upload.size,
-            "filename": key.encrypt(FILES, "filename", file_id, upload.filename),
-            "content": key.encrypt(FILES, "content", file_id, upload.content),
-            "created_at": now,
+            "request_id": sent.request_id,
+            "media_type": cv.media_type,
+            "size": cv.size,
+            "filename": key.encrypt(FILES, "filename", cv.id, cv.filename),
+            "content": sent.cv_content,
+            "created_at": sent.received_at,
         }
     ]

@@ -16,7 +16,7 @@ from matching import bulk, db
 from matching.errors import InvalidInput, NotFound
 from matching.ids import new_opaque_id
 from matching.tables import Subject
-from matching.vault import NewKey, Vault
+from matching.vault import NewKey, SubjectKeyring, Vault
 
 KINDS = frozenset({"candidate", "coach", "admin"})
 TABLE = Subject._meta.tablename
@@ -56,9 +56,23 @@ def new_subject(
 ) -> tuple[NewKey, dict[str, Any]]:
     """A new subject's data key and row, encrypted, not stored yet (a writer stores the
     key with :meth:`~matching.vault.Vault.store_new_keys` in the same transaction)."""
-    _check(kind, name=name, email=email, phone=phone)
-    subject_id = new_opaque_id()
-    key = vault.new_key(subject_id)
+    check_subject(kind, name=name, email=email, phone=phone)
+    key = vault.new_key(new_opaque_id())
+    return key, subject_row(vault, key, kind, name=name, email=email, phone=phone)
+
+
+def subject_row(
+    vault: Vault,
+    key: SubjectKeyring,
+    kind: str,
+    *,
+    name: str,
+    email: str,
+    phone: str | None = None,
+    created_at: datetime.datetime | None = None,
+) -> dict[str, Any]:
+    """The row of a subject whose data key is ``key``, its fields encrypted under it."""
+    subject_id = key.subject_id
     row = {
         "id": subject_id,
         "kind": kind,
@@ -67,10 +81,13 @@ def new_subject(
         "email": key.encrypt(TABLE, "email", subject_id, email.strip()),
         "phone": None if phone is None else key.encrypt(TABLE, "phone", subject_id, phone.strip()),
     }
-    return key, row
+    if created_at is not None:
+        row["created_at"] = row["last_active_at"] = created_at
+    return row
 
 
-def _check(kind: str, *, name: str, email: str, phone: str | None) -> None:
+def check_subject(kind: str, *, name: str, email: str, phone: str | None) -> None:
+    """``InvalidInput`` unless these are fields a subject of ``kind`` can be stored with."""
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(sorted(KINDS))}")
     if not name.strip():

@@ -201,6 +201,28 @@ class ContactRequest(Table, tablename="contact_request"):
     ended_at = Timestamptz(null=True, default=None)  # expired or withdrawn
 
 
+class WaitingIntake(Table, tablename="intake_inbox"):
+    """A submitted request waiting to be filed into the tables above (seconds, as a rule).
+
+    One row, appended, is all a submission writes besides the candidate's data key:
+    ``sealed`` holds everything the candidate sent, encrypted under that key (bound
+    to this row), so erasing the candidate shreds it like any other ciphertext of
+    theirs. The CV, if any, is already encrypted as its ``candidate_file`` row will
+    hold it. ``token_hash`` finds the row for a candidate who follows the private link
+    before it is filed. See :mod:`matching.filing`.
+    """
+
+    id = UUID(primary_key=True, default=UUID4())
+    subject_id = UUID()
+    request_id = UUID()
+    token_hash = Varchar(length=64, index=True)
+    sealed = Bytea()
+    cv_content = Bytea(null=True, default=None)
+    received_at = Timestamptz(default=TimestamptzNow())
+    # Failed filings of this row alone; after a few it is left for an operator.
+    attempts = Integer(default=0)
+
+
 class Offer(Table, tablename="offer"):
     """A request offered to one coach; (request_id, coach_id) is unique."""
 
@@ -303,6 +325,7 @@ TABLES: tuple[type[Table], ...] = (
     ProbeResult,
     WorkerHeartbeat,
     ContactRequest,
+    WaitingIntake,
     Offer,
     Consent,
     CandidateDetail,

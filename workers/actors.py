@@ -32,6 +32,7 @@ from matching import (
     broadcast,
     candidates,
     diagnostics,
+    filing,
     intake,
     matches,
     notifications,
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 PROBE = diagnostics.PROBE_ACTOR
 SEND_MAIL = notifications.SEND_MAIL_ACTOR
 BROADCAST = intake.BROADCAST_ACTOR
+FILE_INTAKE = intake.FILE_ACTOR
 SETTLE_OFFERS = matches.SETTLE_OFFERS_ACTOR
 EXPIRE_REQUESTS = schedule.EXPIRE_REQUESTS_ACTOR
 RETENTION = schedule.RETENTION_ACTOR
@@ -60,6 +62,7 @@ ACTOR_NAMES = frozenset(
     {
         PROBE,
         SEND_MAIL,
+        FILE_INTAKE,
         BROADCAST,
         SETTLE_OFFERS,
         EXPIRE_REQUESTS,
@@ -115,6 +118,9 @@ def declare_actors(
     def send_mail(job_id: str) -> None:
         run_job(context, job_id, run_send_mail)
 
+    def file_intake(job_id: str) -> None:
+        run_job(context, job_id, run_file_intake)
+
     def broadcast_request(job_id: str) -> None:
         run_job(context, job_id, run_broadcast)
 
@@ -136,6 +142,7 @@ def declare_actors(
     functions: dict[str, Callable[[str], None]] = {
         PROBE: probe,
         SEND_MAIL: send_mail,
+        FILE_INTAKE: file_intake,
         BROADCAST: broadcast_request,
         SETTLE_OFFERS: settle_offers,
         EXPIRE_REQUESTS: expire_requests,
@@ -201,6 +208,11 @@ def run_send_mail(context: JobContext, job: Job) -> None:
         return
     context.mailer.send(mail.message, job_id=job.id)
     context.bridge.run(notifications.record_sent(mail))
+
+
+def run_file_intake(context: JobContext, job: Job) -> None:
+    """File the oldest submissions waiting in the intake inbox."""
+    context.bridge.run(filing.run(context.runtime, job.id))
 
 
 def run_broadcast(context: JobContext, job: Job) -> None:

@@ -8,7 +8,14 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from matching import accounts, agreement, audit, broadcast, candidates, intake, matches
+from matching import (
+    accounts,
+    agreement,
+    audit,
+    candidates,
+    intake,
+    matches,
+)
 from matching.errors import InvalidFields, NotFound, NotOpen
 from matching.runtime import Runtime
 from matching.tables import (
@@ -20,6 +27,7 @@ from matching.tables import (
     OutboxJob,
     Subject,
 )
+from tests.matching.request_jobs import run_broadcasts
 
 NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
 PASSWORD = "a long enough password"
@@ -53,16 +61,6 @@ async def make_coach(runtime: Runtime, email: str = "coach@example.org") -> UUID
     return coach_id
 
 
-async def run_broadcasts(runtime: Runtime) -> None:
-    jobs = (
-        await OutboxJob.select(OutboxJob.id, OutboxJob.args)
-        .where((OutboxJob.actor == intake.BROADCAST_ACTOR) & OutboxJob.done_at.is_null())
-        .output(load_json=True)
-    )
-    for job in jobs:
-        await broadcast.run(runtime, job["id"], UUID(job["args"]["request_id"]))
-
-
 async def send(runtime: Runtime, **overrides: object) -> intake.Submitted:
     submitted = await candidates.send(runtime, form(**overrides), now=NOW)
     await run_broadcasts(runtime)
@@ -77,13 +75,13 @@ async def stored(request_id: UUID) -> dict[str, object]:
 async def test_the_link_opens_only_its_own_request(runtime: Runtime) -> None:
     first = await send(runtime)
     second = await send(runtime, email="someone.else@example.org")
-    link = await candidates.authenticate(first.token)
+    link = await candidates.authenticate(runtime, first.token)
     assert link.request_id == first.request_id
     assert (await stored(first.request_id))["token_hash"] == intake.hash_token(first.token)
     assert len(first.token) >= 22  # at least 128 bits of URL-safe base64
     for bad in ("", "short", first.token[:-1] + ("A" if first.token[-1] != "A" else "B")):
         with pytest.raises(candidates.UnknownLink):
-            await candidates.authenticate(bad)
+            await candidates.authenticate(runtime, bad)
     with pytest.raises(NotFound) as caught:
         await candidates.status(runtime, first.token, request_id=second.request_id)
     assert not isinstance(caught.value, candidates.UnknownLink)
@@ -138,7 +136,7 @@ async def test_a_held_request_shows_as_waiting(runtime: Runtime) -> None:
 
 async def test_status_counts_as_activity(runtime: Runtime) -> None:
     submitted = await send(runtime)
-    link = await candidates.authenticate(submitted.token)
+    link = await candidates.authenticate(runtime, submitted.token)
     long_ago = NOW - datetime.timedelta(days=400)
     await Subject.update({Subject.last_active_at: long_ago}).where(Subject.id == link.candidate_id)
     await candidates.status(runtime, submitted.token)
@@ -209,7 +207,7 @@ async def test_expire_due_works_in_batches(runtime: Runtime) -> None:
 
 async def test_erase_ends_the_link(runtime: Runtime) -> None:
     submitted = await send(runtime, consents=["contact_share", "address", "special"])
-    link = await candidates.authenticate(submitted.token)
+    link = await candidates.authenticate(runtime, submitted.token)
     result = await candidates.erase(runtime, submitted.token)
     assert result.subject_id == link.candidate_id and not result.already_erased
     with pytest.raises(candidates.UnknownLink):

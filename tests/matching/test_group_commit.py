@@ -30,7 +30,8 @@ class Dispatched:
 
 def subject_unit(runtime: Runtime, n: int) -> WriteUnit:
     key, row = new_subject(runtime.vault, "candidate", name=f"Kandidaat {n}", email=f"k{n}@x.nl")
-    job = outbox.job_row("probe", work_seconds=0)
+    # Jobs alike (actor and arguments) in one transaction are recorded once: these differ.
+    job = outbox.job_row("probe", work_seconds=n)
     return WriteUnit(rows=[(Subject, [row])], keys=[key], jobs=[job])
 
 
@@ -49,6 +50,20 @@ async def test_units_sent_together_share_one_commit_and_all_land(runtime: Runtim
         person = await read_subject(runtime.vault, unit.keys[0].subject_id)
         assert (person.name, person.email) == (f"Kandidaat {n}", f"k{n}@x.nl")
     assert await OutboxJob.count() == len(units)
+
+
+async def test_jobs_alike_in_one_transaction_are_recorded_once(runtime: Runtime) -> None:
+    dispatched = Dispatched()
+    runtime.dispatch = dispatched
+    units = [subject_unit(runtime, n) for n in range(6)]
+    alike = [WriteUnit(u.rows, u.keys, [outbox.job_row("probe", work_seconds=0)]) for u in units]
+    await asyncio.gather(*(runtime.group_commit.write(unit) for unit in alike))
+    await runtime.group_commit.close()
+
+    assert len(dispatched.calls) < len(units)  # shared transactions
+    assert [len(call) for call in dispatched.calls] == [1] * len(dispatched.calls)
+    assert await OutboxJob.count() == len(dispatched.calls)  # one job per transaction
+    assert await Subject.count() == len(units)
 
 
 async def test_a_unit_that_cannot_be_stored_fails_alone(runtime: Runtime) -> None:
@@ -130,7 +145,9 @@ async def test_jobs_written_claimed_are_sent_without_a_second_transaction(
 
     assert dispatched.calls == []
     assert sorted(job.id for job in sent) == sorted(u.jobs[0]["id"] for u in units)
-    assert all((job.actor, dict(job.args)) == ("probe", {"work_seconds": 0}) for job in sent)
+    assert sorted((job.actor, job.args["work_seconds"]) for job in sent) == [
+        ("probe", n) for n in range(5)
+    ]
     rows = await OutboxJob.select(OutboxJob.sent_at)
     assert len(rows) == 5 and all(row["sent_at"] >= before for row in rows)  # leased
     # A lease taken at the write: a sender racing for them finds nothing to claim.

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from matching import audit, broadcast, coaches, intake, matches, offers
+from matching import audit, broadcast, coaches, filing, intake, matches, offers
 from matching.errors import (
     AtCapacity,
     InvalidFields,
@@ -303,6 +303,7 @@ async def test_the_real_flow_from_intake_to_my_matches(runtime: Runtime) -> None
     )
     checked = intake.validate(form, cv_max_bytes=1 << 20, today=T0.date())
     submitted = await intake.submit(runtime, checked, now=T0)
+    await filing.file_waiting(runtime)
     [job] = await OutboxJob.select(OutboxJob.id).where(OutboxJob.actor == intake.BROADCAST_ACTOR)
     assert (await broadcast.run(runtime, job["id"], submitted.request_id)).status == "open"
 

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from anonymiser.text import Anonymiser, AnonymiserError
-from matching import accounts, agreement, broadcast, intake, matches
+from matching import accounts, agreement, broadcast, filing, intake, matches
 from matching.errors import (
     AgreementMissing,
     AnonymisationFailed,
@@ -60,6 +60,7 @@ async def coach(runtime: Runtime, email: str, *, regions: list[str], sign: bool 
 async def submit_and_broadcast(runtime: Runtime, **overrides: object) -> UUID:
     checked = intake.validate(form(**overrides), cv_max_bytes=1 << 20, today=TODAY)
     submitted = await intake.submit(runtime, checked, now=NOW)
+    await filing.file_waiting(runtime)
     [job] = (
         await OutboxJob.select(OutboxJob.id)
         .where(OutboxJob.actor == intake.BROADCAST_ACTOR)
@@ -164,6 +165,7 @@ class _NotLoaded(Scrubber):
 async def _submit(runtime: Runtime) -> tuple[UUID, UUID]:
     checked = intake.validate(form(), cv_max_bytes=1 << 20, today=TODAY)
     submitted = await intake.submit(runtime, checked, now=NOW)
+    await filing.file_waiting(runtime)
     [job] = await OutboxJob.select(OutboxJob.id).where(OutboxJob.actor == intake.BROADCAST_ACTOR)
     return job["id"], submitted.request_id
 

@@ -19,15 +19,15 @@ import logging
 import subprocess
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx
 import pytest
 
-from matching import accounts, agreement, broadcast, notifications, outbox
+from matching import accounts, agreement, notifications, outbox
 from matching.db import sqlite_path
 from matching.runtime import Runtime
 from matching.tables import OutboxJob
+from tests.matching.request_jobs import run_broadcasts
 from tests.web.support import PASSWORD, Account, client_for, log_in
 from workers.relay import job_message
 
@@ -116,11 +116,6 @@ def _args(row: dict[str, Any]) -> dict[str, Any]:
     return json.loads(args) if isinstance(args, str) else dict(args)
 
 
-async def _run_broadcast(runtime: Runtime) -> None:
-    for job in await OutboxJob.select().where(OutboxJob.actor == "broadcast_request"):
-        await broadcast.run(runtime, job["id"], UUID(_args(job)["request_id"]))
-
-
 async def _coach_mail(runtime: Runtime, coach_subjects: set[Any]) -> list[str]:
     """Every mail job to a coach, composed exactly as the worker composes it."""
     texts = []
@@ -173,7 +168,7 @@ async def test_canaries_appear_only_on_the_winning_coach_page(
     submitted = await client.post("/api/requests", json=_body())
     assert submitted.status_code == 201, submitted.text
     request_id = submitted.json()["request_id"]
-    await _run_broadcast(runtime)
+    await run_broadcasts(runtime)
 
     async with client_for(app) as winner, client_for(app) as loser:
         winner_csrf = await _coach_client(winner, coach)

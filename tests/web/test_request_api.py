@@ -18,11 +18,12 @@ import httpx
 import pytest
 
 from anonymiser.text import AnonymiserError
-from matching import accounts, agreement, broadcast, candidates, catalogue, consent, intake, matches
+from matching import accounts, agreement, candidates, catalogue, consent, intake, matches
 from matching.config import Settings
 from matching.runtime import Runtime
 from matching.scrubbing import KnownValues, Scrubber
-from matching.tables import ContactRequest, OutboxJob
+from matching.tables import ContactRequest
+from tests.matching.request_jobs import run_broadcasts
 from tests.web.support import PASSWORD, form_token
 
 CV_MAX_BYTES = 64 * 1024
@@ -72,16 +73,6 @@ async def create(client: httpx.AsyncClient, **overrides: Any) -> tuple[UUID, str
     assert response.status_code == 201, response.text
     created = response.json()
     return UUID(created["request_id"]), created["candidate_token"]
-
-
-async def run_broadcasts(runtime: Runtime) -> None:
-    jobs = (
-        await OutboxJob.select(OutboxJob.id, OutboxJob.args)
-        .where((OutboxJob.actor == intake.BROADCAST_ACTOR) & OutboxJob.done_at.is_null())
-        .output(load_json=True)
-    )
-    for job in jobs:
-        await broadcast.run(runtime, job["id"], UUID(job["args"]["request_id"]))
 
 
 async def test_the_catalogue_lists_every_choice_in_both_languages(

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from matching import accounts, agreement, broadcast, candidates, consent, intake, matches
+from matching import accounts, agreement, candidates, consent, intake, matches
 from matching.config import Settings
 from matching.runtime import Runtime
 from matching.tables import (
@@ -29,8 +29,9 @@ from matching.tables import (
     CandidateFile,
     Consent,
     ContactRequest,
-    OutboxJob,
+    WaitingIntake,
 )
+from tests.matching.request_jobs import run_broadcasts
 from tests.web.support import PASSWORD, client_for, form_token
 from web.controllers import requests as request_pages
 
@@ -139,16 +140,6 @@ async def send(
         else {"cv": ("", b"", "application/octet-stream")}
     )
     return await client.post("/request", data=data, files=files)
-
-
-async def run_broadcasts(runtime: Runtime) -> None:
-    jobs = (
-        await OutboxJob.select(OutboxJob.id, OutboxJob.args)
-        .where((OutboxJob.actor == intake.BROADCAST_ACTOR) & OutboxJob.done_at.is_null())
-        .output(load_json=True)
-    )
-    for job in jobs:
-        await broadcast.run(runtime, job["id"], UUID(job["args"]["request_id"]))
 
 
 async def signed_coach(runtime: Runtime) -> UUID:
@@ -278,7 +269,8 @@ async def test_the_whole_journey(
     for attribute in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/"):
         assert attribute.lower() in cookie.lower()
     assert "max-age" not in cookie.lower() and "expires" not in cookie.lower()
-    [row] = await ContactRequest.select()
+    # Stored sealed in the intake inbox until it is filed: only the token's hash is plain.
+    [row] = await WaitingIntake.select()
     assert row["token_hash"] == intake.hash_token(token)
     assert token not in str(row)
 
@@ -301,7 +293,7 @@ async def test_the_whole_journey(
     assert other_client.cookies[COOKIE] == token
     assert opened.headers["referrer-policy"] == "no-referrer"
 
-    await matches.accept(runtime, coach_id, row["id"])
+    await matches.accept(runtime, coach_id, row["request_id"])
     matched = await other_client.get("/my-request")
     assert "Kim Jansen" in matched.text and 'href="mailto:kim.coach@example.org"' in matched.text
     assert 'action="/my-request/withdraw"' not in matched.text
@@ -368,9 +360,9 @@ async def test_cv_checks_keep_the_preview(client: httpx.AsyncClient) -> None:
     word = docx()
     sent = await send(client, page, cv=("Mijn cv.docx", word))
     assert sent.status_code == 303
+    download = await client.get("/my-request")  # the link files the request first
     [stored] = await CandidateFile.select(CandidateFile.media_type, CandidateFile.content)
     assert stored["media_type"] == intake.cv.DOCX and b"word/document.xml" not in stored["content"]
-    download = await client.get("/my-request")
     assert 'href="/my-request/cv"' in download.text
     cv = await client.get("/my-request/cv")
     assert cv.status_code == 200 and cv.content == word

@@ -609,7 +609,7 @@ async def request_sent(request: Request[Any, Any, Any]) -> Template:
 
 @get("/s/{token:str}", name="private-link", include_in_schema=False, cache_control=NO_STORE)
 async def private_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
-    await candidates.authenticate(token)  # UnknownLink: web.errors shows a friendly page
+    await candidates.authenticate(runtime_of(request), token)  # UnknownLink: a friendly page
     return Redirect(
         "/my-request", status_code=HTTP_303_SEE_OTHER, cookies=[candidate_cookie(token)]
     )
