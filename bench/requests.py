@@ -83,7 +83,7 @@ import httpx  # noqa: E402
 
 from anonymiser.crypto import FieldCipher, KeyWrapper, field_aad, generate_data_key  # noqa: E402
 from anonymiser.generalise import Province  # noqa: E402
-from matching import agreement, consent, credentials, db, sessions  # noqa: E402
+from matching import agreement, consent, credentials, db, filing, sessions  # noqa: E402
 from matching.catalogue import TOPICS  # noqa: E402
 from matching.config import Settings  # noqa: E402
 from matching.consent import CONTACT, PRIVACY_STATEMENT_VERSION  # noqa: E402
@@ -856,7 +856,7 @@ async def pending_work() -> int:
     """Jobs not done yet (filing, broadcasts, mails) plus requests still waiting to be
     filed or broadcast."""
     jobs = await OutboxJob.count().where(OutboxJob.done_at.is_null() & (OutboxJob.attempts < 10))
-    unfiled = await WaitingIntake.count()
+    unfiled = await WaitingIntake.count().where(WaitingIntake.attempts < filing.MAX_ATTEMPTS)
     waiting = await ContactRequest.count().where(ContactRequest.status == "pending")
     return int(jobs) + int(unfiled) + int(waiting)
 

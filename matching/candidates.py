@@ -152,7 +152,9 @@ async def authenticate(runtime: Runtime, token: str, *, request_id: UUID | None 
         raise UnknownLink()
     digest = intake.hash_token(token)
     rows = await _requests_of(digest)
-    if not rows and await filing.file_link(runtime, digest):
+    if not rows:
+        # Still waiting to be filed, or filed by the job a moment ago: read it again.
+        await filing.file_link(runtime, digest)
         rows = await _requests_of(digest)
     if not rows or not hmac.compare_digest(str(rows[0]["token_hash"]), digest):
         raise UnknownLink()

@@ -116,14 +116,21 @@ def check(given: Iterable[str]) -> frozenset[str]:
     return chosen
 
 
-def rows(subject_id: UUID, purposes: Iterable[str], now: datetime.datetime) -> list[dict[str, Any]]:
-    """One consent row per purpose, with the privacy statement's version and the time."""
+def rows(
+    subject_id: UUID,
+    purposes: Iterable[str],
+    now: datetime.datetime,
+    *,
+    statement_version: str = PRIVACY_STATEMENT_VERSION,
+) -> list[dict[str, Any]]:
+    """One consent row per purpose, with the privacy statement's version (the one the
+    person was shown) and the time."""
     return [
         {
             "id": new_id(),
             "subject_id": subject_id,
             "purpose": purpose,
-            "statement_version": PRIVACY_STATEMENT_VERSION,
+            "statement_version": statement_version,
             "given_at": now,
         }
         for purpose in sorted(purposes)

@@ -164,6 +164,18 @@ def is_unique_violation(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.UniqueViolationError)
 
 
+def is_integrity_error(exc: BaseException) -> bool:
+    """Whether a statement failed because of what it stores (a key, a constraint, a
+    value of the wrong kind), not because of the database's state."""
+    if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError):
+        return True
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg comes with piccolo[postgres]
+        return False
+    return isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError)
+
+
 def is_sqlite(engine: Engine | None = None) -> bool:
     return isinstance(engine or current_engine(), SQLiteEngine)
 

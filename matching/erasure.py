@@ -196,8 +196,17 @@ class ErasureService:
         return dict(counts)
 
     async def _delete_chunk(self, ids: list[UUID]) -> Counter[UUID]:
-        counts: Counter[UUID] = Counter(await self._vault.shred_many(ids))
         subjects = db.IdParams(ids)
+        # First: on PostgreSQL this waits for a filing of theirs under way (it locks the
+        # row), so its rows are there to be deleted below, and no filing comes after.
+        waiting = await _for(
+            WaitingIntake,
+            "DELETE FROM intake_inbox WHERE subject_id",
+            subjects.params,
+            returning=db.text_of("subject_id"),
+        )
+        counts: Counter[UUID] = Counter(subjects[row["subject_id"]] for row in waiting)
+        counts.update(await self._vault.shred_many(ids))
         accounts: dict[str, dict[UUID, UUID]] = {}
         for name, table in (("coach", Coach), ("admin", Admin)):
             rows = await _for(
@@ -260,12 +269,7 @@ async def _delete_owned(subjects: db.IdParams, coaches: Mapping[UUID, UUID]) -> 
         Offer, "DELETE FROM offer WHERE request_id", list(candidate_of), returning="request_id"
     )
     counts.update(candidate_of[db.as_uuid(row["request_id"])] for row in offers)
-    subject_tables: tuple[type[Table], ...] = (
-        Consent,
-        CandidateDetail,
-        CandidateFile,
-        WaitingIntake,
-    )
+    subject_tables: tuple[type[Table], ...] = (Consent, CandidateDetail, CandidateFile)
     for table in subject_tables:
         rows = await _for(
             table,
@@ -308,7 +312,13 @@ async def still_present(subject_ids: Iterable[UUID]) -> set[UUID]:
     found: set[UUID] = set()
     for chunk in _chunks(subject_ids, LOOKUP_CHUNK):
         ids = db.IdParams(chunk)
-        for column in (Subject.id, SubjectKey.subject_id, Coach.subject_id, Admin.subject_id):
+        for column in (
+            Subject.id,
+            SubjectKey.subject_id,
+            Coach.subject_id,
+            Admin.subject_id,
+            WaitingIntake.subject_id,
+        ):
             table, name = column._meta.table, column._meta.name
             query = f"SELECT {db.text_of(name)} FROM {table._meta.tablename} WHERE {name}"  # noqa: S608
             rows = await _for(table, query, ids.params)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import json
 import logging
 import weakref
 from collections.abc import Mapping, Sequence
@@ -155,10 +156,10 @@ def _distinct(jobs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The jobs, each (actor, arguments) once: jobs take ids and are idempotent, so
     one run does what each of the same would (e.g. every submission queues the
     filing of the inbox; one job per transaction is enough)."""
-    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    seen: set[tuple[str, str]] = set()
     distinct = []
     for job in jobs:
-        key = (str(job["actor"]), tuple(sorted((k, str(v)) for k, v in job["args"].items())))
+        key = (str(job["actor"]), json.dumps(job["args"], sort_keys=True, default=str))
         if key not in seen:
             seen.add(key)
             distinct.append(job)

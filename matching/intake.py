@@ -33,7 +33,7 @@ from piccolo.table import Table
 
 from anonymiser.generalise import GeneralisedProfile, Province, WorkField, generalise_profile
 from anonymiser.text import AnonymiserError
-from matching import catalogue, consent, cv, outbox
+from matching import catalogue, consent, cv, outbox, schedule
 from matching.accounts import check_email
 from matching.errors import AnonymisationFailed, ConsentMissing, InvalidFields, InvalidInput
 from matching.group_commit import WriteUnit
@@ -53,7 +53,7 @@ from matching.tables import (
 from matching.vault import NewKey, SubjectKeyring, Vault
 
 BROADCAST_ACTOR = "broadcast_request"
-FILE_ACTOR = "file_intake"
+FILE_ACTOR = schedule.FILE_INTAKE_ACTOR
 TOKEN_BYTES = 32  # 256 bits
 MIN_MOTIVATION_CHARS = 20
 MAX_MOTIVATION_CHARS = 5000
@@ -436,6 +436,8 @@ def _waiting_row(  # noqa: PLR0917 (the parts of one submission)
         "motivation": intake.motivation,
         "topics": list(intake.topics),
         "consents": sorted(intake.consents),
+        # The version the candidate consented under, whenever the request is filed.
+        "statement_version": consent.PRIVACY_STATEMENT_VERSION,
         "language": intake.language,
         "details": dict(intake.details),
         "edited_text": intake.edited_text,
@@ -476,6 +478,7 @@ class Received:
     request_id: UUID
     token_hash: str
     received_at: datetime.datetime
+    statement_version: str
     link: str = dataclasses.field(repr=False)
     intake: Intake = dataclasses.field(repr=False)
     cv: CvMeta | None
@@ -503,6 +506,7 @@ def received(row: Mapping[str, Any], sealed: str) -> Received:
         request_id=row["request_id"],
         token_hash=row["token_hash"],
         received_at=row["received_at"],
+        statement_version=payload["statement_version"],
         link=payload["link"],
         intake=Intake(
             name=payload["name"],
@@ -543,7 +547,12 @@ def filed_rows(
     )
     return [
         (Subject, [subject]),
-        (Consent, consent.rows(key.subject_id, intake.consents, now)),
+        (
+            Consent,
+            consent.rows(
+                key.subject_id, intake.consents, now, statement_version=sent.statement_version
+            ),
+        ),
         (ContactRequest, [_request_row(key, sent)]),
         (CandidateDetail, _detail_rows(key, sent.request_id, intake)),
         (CandidateFile, _cv_rows(key, sent)),

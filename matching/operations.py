@@ -1,4 +1,5 @@
-"""What an admin sees of the periodic work: backups, restore drills, retention runs.
+"""What an admin sees of the periodic work: backups, restore drills, retention runs,
+and submitted requests that cannot be filed.
 
 Read from the audit log (every backup, drill and retention run is recorded there)
 and from the outbox (a backup job that keeps failing). A backup is overdue when
@@ -14,7 +15,7 @@ import dataclasses
 import datetime
 from uuid import UUID
 
-from matching import audit, notifications, outbox, schedule
+from matching import audit, filing, notifications, outbox, schedule
 from matching.erasure import SYSTEM_ACTOR
 from matching.runtime import Runtime
 from matching.tables import Admin, LegalHold, OutboxJob, ScheduledRun
@@ -40,13 +41,14 @@ class OperationsStatus:
     last_drill: LastRun | None
     last_retention: LastRun | None
     legal_holds: int
+    stuck_requests: int = 0  # submissions no job files any more (matching.filing)
 
     @property
     def attention(self) -> bool:
-        """Whether something needs an admin: a failing, missing or overdue backup, or
-        a drill that did not prove its point."""
+        """Whether something needs an admin: a failing, missing or overdue backup, a
+        drill that did not prove its point, or a request that cannot be filed."""
         drill_failed = self.last_drill is not None and not self.last_drill.ok
-        return self.backup_failing or self.backup_overdue or drill_failed
+        return self.backup_failing or self.backup_overdue or drill_failed or self.stuck_requests > 0
 
 
 async def status(now: datetime.datetime) -> OperationsStatus:
@@ -66,6 +68,7 @@ async def status(now: datetime.datetime) -> OperationsStatus:
         last_drill=await _last(audit.Action.RESTORE_DRILL),
         last_retention=await _last(audit.Action.RETENTION_RUN),
         legal_holds=int(await LegalHold.count().where(LegalHold.until >= now.date())),
+        stuck_requests=await filing.stuck(),
     )
 
 

@@ -26,6 +26,9 @@ The rules:
 - ``unsent_links``: a private link kept (encrypted) for its e-mail, when that
   e-mail's job has failed for good and is :data:`UNSENT_LINK_DAYS` days old. The
   link is the only one-time secret stored; its token is kept only as a hash.
+- ``unfiled_requests``: a submission still waiting in the intake inbox when its
+  request would have expired (``COACHMATCH_REQUEST_EXPIRY_DAYS``): one that could
+  not be filed. Its candidate is erased through the erasure service.
 - ``finished_jobs``: outbox jobs done more than :data:`JOB_DAYS` days ago, and the
   scheduler's slot records older than that.
 
@@ -59,6 +62,7 @@ from matching.tables import (
     OutboxJob,
     ScheduledRun,
     Subject,
+    WaitingIntake,
     WebSession,
 )
 
@@ -113,6 +117,7 @@ async def run(runtime: Runtime, as_of: datetime.date, *, dry_run: bool = False) 
         ("login_throttle", lambda: _throttle(now, dry_run)),
         ("dev_mailbox", lambda: _mailbox(runtime, now, dry_run)),
         ("unsent_links", lambda: _unsent_links(now, dry_run)),
+        ("unfiled_requests", lambda: _unfiled(runtime, now, dry_run)),
         ("finished_jobs", lambda: _jobs(now, dry_run)),
     ]
     for name, rule in rules:
@@ -269,6 +274,23 @@ async def _throttle(now: datetime.datetime, dry_run: bool) -> int:
     return await _delete(
         LoginThrottle, LoginThrottle.window_start < before, LoginThrottle.key_hash, dry_run
     )
+
+
+async def _unfiled(runtime: Runtime, now: datetime.datetime, dry_run: bool) -> int:
+    """A submission that could not be filed (see :mod:`matching.filing`) by the time
+    its request would have expired never will be: its candidate is erased, through
+    the erasure service."""
+    before = now - datetime.timedelta(days=runtime.settings.request_expiry_days)
+    rows = await WaitingIntake.select(WaitingIntake.subject_id).where(
+        WaitingIntake.received_at < before
+    )
+    due = list(dict.fromkeys(row["subject_id"] for row in rows))
+    if not dry_run:
+        for start in range(0, len(due), BATCH):
+            await runtime.erasure.erase_many(
+                due[start : start + BATCH], reason=ErasureReason.RETENTION, actor=SYSTEM_ACTOR
+            )
+    return len(due)
 
 
 async def _unsent_links(now: datetime.datetime, dry_run: bool) -> int:

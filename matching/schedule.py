@@ -25,6 +25,7 @@ from matching.tables import ScheduledRun, SchedulerLease
 
 LEASE_NAME = "scheduler"
 EXPIRE_REQUESTS_ACTOR = "expire_requests"
+FILE_INTAKE_ACTOR = "file_intake"  # matching.intake.FILE_ACTOR
 RETENTION_ACTOR = "run_retention"
 BACKUP_ACTOR = "daily_backup"
 BACKUP_WATCH_ACTOR = "watch_backups"
@@ -51,6 +52,8 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 TASKS = (
     Task("expire_requests", EXPIRE_REQUESTS_ACTOR, datetime.timedelta(minutes=1)),
+    # Every submission queues its filing; this one files what a lost job left behind.
+    Task("file_intake", FILE_INTAKE_ACTOR, datetime.timedelta(minutes=1)),
     Task("retention", RETENTION_ACTOR, datetime.timedelta(days=1)),
     Task(BACKUP_TASK, BACKUP_ACTOR, datetime.timedelta(days=1)),
     # Mails the admins while a backup fails or is overdue (matching.operations).

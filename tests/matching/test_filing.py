@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID
 
-from matching import candidates, db, filing, intake, outbox
+from matching import candidates, db, filing, intake, operations, outbox
 from matching.erasure_journal import ErasureReason
 from matching.runtime import Runtime
 from matching.tables import (
@@ -100,12 +100,11 @@ async def test_a_link_of_nothing_waiting_files_nothing(runtime: Runtime) -> None
 async def test_a_full_batch_queues_the_next_job(runtime: Runtime) -> None:
     for n in range(filing.BATCH + 3):
         await submit(runtime, email=f"candidate{n}@example.org")
+    before = len(await jobs(intake.FILE_ACTOR))
     assert await filing.file_waiting(runtime) == filing.BATCH
-    queued = await OutboxJob.select(OutboxJob.id).where(
-        (OutboxJob.actor == intake.FILE_ACTOR) & OutboxJob.done_at.is_null()
-    )
-    assert len(queued) >= 2  # the submissions' own, and the one the full batch queued
+    assert len(await jobs(intake.FILE_ACTOR)) == before + 1  # the full batch queued one
     assert await filing.file_waiting(runtime) == 3
+    assert len(await jobs(intake.FILE_ACTOR)) == before + 1  # not full: nothing more waits
     assert await ContactRequest.count() == filing.BATCH + 3
 
 
@@ -113,8 +112,8 @@ async def test_two_filings_at_once_file_each_row_once(runtime: Runtime) -> None:
     for n in range(5):
         await submit(runtime, email=f"candidate{n}@example.org")
     filed = await asyncio.gather(filing.file_waiting(runtime), filing.file_waiting(runtime))
-    assert sorted(filed) == [0, 5]
-    assert await ContactRequest.count() == 5
+    assert sum(filed) == 5
+    assert await ContactRequest.count() == 5 and await filing.waiting() == 0
 
 
 async def test_erasing_a_waiting_candidate_takes_the_row_and_the_key(runtime: Runtime) -> None:
@@ -136,10 +135,10 @@ async def test_a_row_without_its_key_is_dropped_not_filed(runtime: Runtime) -> N
     [lost] = await WaitingIntake.select(WaitingIntake.subject_id).where(
         WaitingIntake.request_id != kept.request_id
     )
-    # As a restored backup may hold it: the row, but the key shredded since.
+    # The key shredded while the row waits (an erasure deletes both; this is the key only).
     async with db.write_transaction():
         await runtime.vault.shred(lost["subject_id"])
-    assert await filing.file_waiting(runtime) == 2
+    assert await filing.file_waiting(runtime) == 1
     assert await filing.waiting() == 0
     [request] = await ContactRequest.select(ContactRequest.id)
     assert request["id"] == kept.request_id
@@ -188,3 +187,47 @@ async def test_a_row_that_cannot_be_filed_holds_up_no_other(runtime: Runtime) ->
     assert await ContactRequest.count().where(ContactRequest.id == fine.request_id) == 1
     assert await filing.file_waiting(runtime) == 0  # left for an operator
     assert await filing.waiting() == 1
+
+
+async def test_a_link_read_while_the_job_files_it_still_opens(runtime: Runtime) -> None:
+    submitted = await submit(runtime)
+    digest = intake.hash_token(submitted.token)
+    # The job files the row after the reader found no filed request, before its look-up.
+    assert await filing.file_waiting(runtime) == 1
+    assert not await filing.file_link(runtime, digest)
+    link = await candidates.authenticate(runtime, submitted.token)
+    assert link.request_id == submitted.request_id
+
+
+async def test_a_row_that_does_not_authenticate_waits_for_an_operator(runtime: Runtime) -> None:
+    await submit(runtime)
+    [row] = await WaitingIntake.select(WaitingIntake.id, WaitingIntake.sealed)
+    tampered = bytearray(row["sealed"])
+    tampered[-1] ^= 1
+    await WaitingIntake.update({WaitingIntake.sealed: bytes(tampered)}).where(
+        WaitingIntake.id == row["id"]
+    )
+    for _ in range(filing.MAX_ATTEMPTS):
+        async with outbox.unit_of_work(runtime):
+            job_id = await outbox.enqueue(intake.FILE_ACTOR)
+        assert await filing.run(runtime, job_id) == 0
+    assert await filing.waiting() == 1 and await filing.stuck() == 1
+    assert (await operations.status(NOW)).stuck_requests == 1
+    assert (await operations.status(NOW)).attention
+
+
+async def test_the_one_by_one_pass_queues_the_next_job_when_more_wait(runtime: Runtime) -> None:
+    first = await submit(runtime)
+    await filing.file_waiting(runtime)
+    for n in range(filing.BATCH + 1):
+        await submit(runtime, email=f"candidate{n}@example.org")
+    [oldest] = await WaitingIntake.select(WaitingIntake.id).order_by(WaitingIntake.id).limit(1)
+    await WaitingIntake.update({WaitingIntake.request_id: first.request_id}).where(
+        WaitingIntake.id == oldest["id"]
+    )
+    async with outbox.unit_of_work(runtime):
+        job_id = await outbox.enqueue(intake.FILE_ACTOR)
+    before = len(await jobs(intake.FILE_ACTOR))
+    assert await filing.run(runtime, job_id) == filing.BATCH - 1
+    assert len(await jobs(intake.FILE_ACTOR)) == before + 1
+    assert await filing.waiting() == 2  # the broken row, and the one past the batch

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 import time_machine
 
-from matching import outbox, retention, subjects
+from matching import intake, outbox, retention, subjects
 from matching.erasure import still_present
 from matching.errors import InvalidInput, NotFound
 from matching.notifications import mail_job
@@ -20,6 +20,7 @@ from matching.tables import (
     ContactRequest,
     OutboxJob,
     Subject,
+    WaitingIntake,
     WebSession,
 )
 
@@ -190,6 +191,7 @@ async def test_a_dry_run_counts_and_changes_nothing(runtime: Runtime) -> None:
         "login_throttle",
         "dev_mailbox",
         "unsent_links",
+        "unfiled_requests",
         "finished_jobs",
     }
 
@@ -283,6 +285,31 @@ async def test_a_private_link_whose_mail_failed_for_good_goes_after_a_week(
         sent_soon.id: False,  # failed, but only six days ago
         waiting.id: False,  # eight days old, but its job may still send it
     }
+
+
+async def test_a_submission_never_filed_is_erased_when_its_request_would_expire(
+    runtime: Runtime,
+) -> None:
+    form = intake.IntakeForm(
+        name="Iemand Anders",
+        email="iemand.anders@example.org",
+        motivation="Ik zoek een coach voor een volgende stap in mijn werk.",
+        topics=["carriereswitch"],
+        consents=["contact_share"],
+    )
+    checked = intake.validate(form, cv_max_bytes=1 << 20, today=AS_OF)
+    expiry = datetime.timedelta(days=runtime.settings.request_expiry_days)
+    old = await intake.submit(runtime, checked, now=at(AS_OF) - expiry - datetime.timedelta(1))
+    new = await intake.submit(runtime, checked, now=at(AS_OF) - expiry + datetime.timedelta(1))
+    rows = await WaitingIntake.select(WaitingIntake.subject_id, WaitingIntake.request_id)
+    subject_of = {row["request_id"]: row["subject_id"] for row in rows}
+    assert (await retention.run(runtime, AS_OF, dry_run=True)).counts["unfiled_requests"] == 1
+    report = await retention.run(runtime, AS_OF)
+    assert report.counts["unfiled_requests"] == 1
+    assert await still_present(subject_of.values()) == {subject_of[new.request_id]}
+    assert subject_of[old.request_id] not in await still_present([subject_of[old.request_id]])
+    [left] = await WaitingIntake.select(WaitingIntake.request_id)
+    assert left["request_id"] == new.request_id
 
 
 def test_the_boundary_of_a_leap_day() -> None:

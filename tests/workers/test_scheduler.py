@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from matching import operations, outbox, schedule
+from matching import filing, operations, outbox, schedule
 from matching.config import Settings
 from matching.outbox import Job
 from matching.runtime import Runtime, close_runtime, open_runtime
@@ -46,6 +46,7 @@ async def test_each_slot_is_queued_once_however_many_schedulers_tick(runtime: Ru
         "backup:2026-11-30",
         "backup_watch:2026-11-30T03:00",
         "expire_requests:2026-11-30T03:00",
+        "file_intake:2026-11-30T03:00",
         "retention:2026-11-30",
     ]
     jobs = await OutboxJob.select(OutboxJob.actor, OutboxJob.args).output(load_json=True)
@@ -54,16 +55,19 @@ async def test_each_slot_is_queued_once_however_many_schedulers_tick(runtime: Ru
             schedule.BACKUP_ACTOR,
             schedule.BACKUP_WATCH_ACTOR,
             schedule.EXPIRE_REQUESTS_ACTOR,
+            schedule.FILE_INTAKE_ACTOR,
             schedule.RETENTION_ACTOR,
         ]
     )
     assert {j["args"]["as_of"] for j in jobs} == {"2026-11-30"}
     later = await schedule.queue_due(runtime, T0 + datetime.timedelta(minutes=1))
-    assert later == ["expire_requests:2026-11-30T03:01"]  # the daily ones wait for tomorrow
+    # The daily ones wait for tomorrow.
+    assert sorted(later) == ["expire_requests:2026-11-30T03:01", "file_intake:2026-11-30T03:01"]
     tomorrow = await schedule.queue_due(runtime, T0 + datetime.timedelta(days=1))
-    assert len(tomorrow) == 4
+    assert len(tomorrow) == 5
     assert set(await schedule.last_runs()) == {
         "expire_requests",
+        "file_intake",
         "retention",
         "backup",
         "backup_watch",
@@ -104,6 +108,7 @@ async def test_the_periodic_jobs_do_their_work_once(runtime: Runtime) -> None:
     await actors._backup_and_complete(runtime, jobs[schedule.BACKUP_ACTOR].id)
     await actors._backup_and_complete(runtime, jobs[schedule.BACKUP_ACTOR].id)  # again: no-op
     await actors._expire_and_complete(runtime, jobs[schedule.EXPIRE_REQUESTS_ACTOR].id)
+    await filing.run(runtime, jobs[schedule.FILE_INTAKE_ACTOR].id)
     await operations.alert_admins(runtime, jobs[schedule.BACKUP_WATCH_ACTOR].id, T0)
     for job in jobs.values():
         assert await outbox.is_done(job.id)
