@@ -16,6 +16,7 @@ from dramatiq.brokers.stub import StubBroker
 from matching.runtime import Runtime
 from workers.broker import middleware
 from workers.host import WorkerHost
+from workers.local_queue import LocalQueue
 from workers.mail import Mailer
 
 EMBEDDED_THREADS = 2
@@ -32,10 +33,12 @@ class EmbeddedWorkers(WorkerHost):
         threads: int = EMBEDDED_THREADS,
         mailer: Mailer | None = None,
     ) -> None:
+        local_queue = LocalQueue()
         super().__init__(
             runtime,
-            StubBroker(middleware=middleware()),
+            StubBroker(middleware=[*middleware(), local_queue]),
             mode="embedded",
+            local_queue=local_queue,
             threads=threads,
             resend_on_start=True,
             loop=loop,

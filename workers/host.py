@@ -24,6 +24,7 @@ from workers.actors import ACTOR_NAMES, JobContext, declare_actors
 from workers.async_bridge import AsyncBridge
 from workers.broker import build_broker, install
 from workers.heartbeat import new_worker_id, run_heartbeat
+from workers.local_queue import LocalQueue
 from workers.mail import Mailer, make_mailer
 from workers.relay import Relay, run_sweeper
 from workers.scheduler import run_scheduler
@@ -48,7 +49,7 @@ class BrokerLink:
         settings = self.runtime.settings
         self.broker = build_broker(settings)
         install(self.broker)
-        self.relay = _relay(self.broker, self.runtime)
+        self.relay = _relay(self.broker, self.runtime, None)
         self.runtime.dispatch = self.relay.dispatch
         self.runtime.send_claimed = self.relay.send_claimed
 
@@ -82,6 +83,7 @@ class WorkerHost:
         mailer: Mailer | None = None,
         worker_timeout_ms: int = WORKER_TIMEOUT_MS,
         grace_seconds: float = STOP_TIMEOUT_SECONDS,
+        local_queue: LocalQueue | None = None,
     ) -> None:
         self.runtime = runtime
         self.broker = broker
@@ -91,6 +93,7 @@ class WorkerHost:
         self.loop = loop
         self.worker_timeout_ms = worker_timeout_ms
         self.grace_seconds = grace_seconds
+        self.local_queue = local_queue
         self.mailer = mailer or make_mailer(runtime.settings)
         self.worker_id = new_worker_id(mode)
         self.relay: Relay | None = None
@@ -111,7 +114,7 @@ class WorkerHost:
         install(self.broker)
         context = JobContext(self.runtime, AsyncBridge(loop), self.mailer)
         declare_actors(self.broker, context, settings.job_queue)
-        self.relay = _relay(self.broker, self.runtime)
+        self.relay = _relay(self.broker, self.runtime, self.local_queue)
         self._worker = dramatiq.Worker(
             self.broker, worker_threads=self.threads, worker_timeout=self.worker_timeout_ms
         )
@@ -163,11 +166,12 @@ class WorkerHost:
         log.info("%s worker %s stopped", self.mode, self.worker_id)
 
 
-def _relay(broker: Broker, runtime: Runtime) -> Relay:
+def _relay(broker: Broker, runtime: Runtime, local_queue: LocalQueue | None) -> Relay:
     settings = runtime.settings
     return Relay(
         broker,
         queue_name=settings.job_queue,
         lease_seconds=settings.job_lease_seconds,
         actor_names=ACTOR_NAMES,
+        local_queue=local_queue,
     )

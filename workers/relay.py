@@ -7,7 +7,9 @@ enqueues jobs whose lease began as they were written (the group commit's).
 :meth:`Relay.sweep` claims and sends every job whose lease ran out: never sent (the
 process died right after a unit of work's commit, or the broker was down), or sent
 but not done in time (the message or the worker was lost, or the process died
-between a group commit and its send).
+between a group commit and its send). A job whose message still waits in this
+process's own queue (embedded workers, :mod:`workers.local_queue`) only has its
+lease renewed.
 
 Broker calls block (network I/O), so they run on one dedicated thread, never on
 the event loop; one thread also keeps a RabbitMQ connection, which pika ties to
@@ -29,6 +31,7 @@ from dramatiq.message import Message
 
 from matching import outbox
 from matching.outbox import Job
+from workers.local_queue import LocalQueue
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +53,13 @@ class Relay:
         queue_name: str,
         lease_seconds: float,
         actor_names: Collection[str],
+        local_queue: LocalQueue | None = None,
     ) -> None:
         self.broker = broker
         self.queue_name = queue_name
         self.lease_seconds = lease_seconds
         self.actor_names = frozenset(actor_names)
+        self.local_queue = local_queue
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-relay")
         broker.declare_queue(queue_name)
 
@@ -73,6 +78,8 @@ class Relay:
         while True:
             due = await outbox.due_for_resend(cutoff, SWEEP_BATCH)
             claimed = await outbox.claim_for_send(due, cutoff)
+            if self.local_queue is not None:  # still queued here: leased again, not re-sent
+                claimed = [job for job in claimed if not self.local_queue.holds(job.id)]
             total += await self._send_all(claimed)
             if len(due) < SWEEP_BATCH:
                 return total

@@ -4,10 +4,13 @@ fails for good. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.message import Message
 
@@ -16,6 +19,7 @@ from matching.runtime import Runtime
 from matching.tables import OutboxJob
 from workers.actors import ACTOR_NAMES
 from workers.broker import middleware
+from workers.local_queue import LocalQueue
 from workers.relay import Relay
 
 
@@ -94,3 +98,67 @@ async def test_jobs_are_released_when_the_broker_thread_is_gone(
     assert sorted(await outbox.due_for_resend(outbox.lease_cutoff(30), 10)) == sorted(
         job.id for job in jobs
     )
+
+
+@pytest.fixture
+def local_relay(runtime: Runtime) -> Iterator[Relay]:
+    """An embedded worker's relay: its broker counts the messages of its own queue."""
+    local_queue = LocalQueue()
+    relay = Relay(
+        StubBroker(middleware=[*middleware(), local_queue]),
+        queue_name=runtime.settings.job_queue,
+        lease_seconds=30,
+        actor_names=ACTOR_NAMES,
+        local_queue=local_queue,
+    )
+    yield relay
+    relay.close()
+
+
+def _take(relay: Relay) -> None:
+    """A worker takes the next message (as dramatiq's worker announces it)."""
+    queue = relay.broker.queues[relay.queue_name]  # type: ignore[attr-defined]
+    message = MessageProxy(Message.decode(queue.get_nowait()))
+    relay.broker.emit_before("process_message", message)
+
+
+async def test_a_job_still_queued_here_is_leased_again_not_sent_again(
+    runtime: Runtime, local_relay: Relay
+) -> None:
+    [job] = await _written_claimed("probe")
+    await local_relay.send_claimed([job])
+    assert local_relay.local_queue is not None and local_relay.local_queue.holds(job.id)
+
+    now = datetime.datetime.now(datetime.UTC)
+    assert await local_relay.sweep(sent_before=now) == 0  # its lease ran out meanwhile
+    assert _waiting(local_relay) == 1  # once, not twice
+    [row] = await OutboxJob.select(OutboxJob.sent_at)
+    assert row["sent_at"] >= now  # leased again
+
+    await local_relay.send_claimed([job])
+    _take(local_relay)
+    assert local_relay.local_queue.holds(job.id)  # a second message still waits
+    _take(local_relay)
+    assert not local_relay.local_queue.holds(job.id)
+    # Taken and its worker lost: when the lease runs out, the sweeper sends it again.
+    later = datetime.datetime.now(datetime.UTC)
+    assert await local_relay.sweep(sent_before=later) == 1
+    assert _queued(local_relay) == [str(job.id)]
+
+
+def _waiting(relay: Relay) -> int:
+    return int(relay.broker.queues[relay.queue_name].qsize())  # type: ignore[attr-defined]
+
+
+def test_a_message_waiting_for_its_retry_delay_is_not_counted_as_queued() -> None:
+    local_queue = LocalQueue()
+    broker = StubBroker(middleware=[local_queue])
+    broker.declare_queue("q")
+    job_id = uuid.uuid4()
+    message: Message[Any] = Message(
+        queue_name="q", actor_name="probe", args=(str(job_id),), kwargs={}, options={}
+    )
+    broker.enqueue(message, delay=60_000)
+    assert not local_queue.holds(job_id)
+    broker.enqueue(message)
+    assert local_queue.holds(job_id)
