@@ -428,8 +428,16 @@ def _waiting_row(  # noqa: PLR0917 (the parts of one submission)
     key: NewKey, request_id: UUID, intake: Intake, token: str, link: str, now: datetime.datetime
 ) -> dict[str, Any]:
     row_id = new_id()
-    upload = intake.cv
-    cv_id = None if upload is None else new_id()
+    upload, cv, cv_content = intake.cv, None, None
+    if upload is not None:  # sealed as its candidate_file row will hold it
+        cv_id = new_id()
+        cv = {
+            "id": str(cv_id),
+            "media_type": upload.media_type,
+            "size": upload.size,
+            "filename": upload.filename,
+        }
+        cv_content = key.encrypt(FILES, "content", cv_id, upload.content)
     payload = {
         "name": intake.name,
         "email": intake.email,
@@ -448,14 +456,7 @@ def _waiting_row(  # noqa: PLR0917 (the parts of one submission)
         if intake.profile.field_of_work
         else None,
         "link": link,
-        "cv": None
-        if upload is None
-        else {
-            "id": str(cv_id),
-            "media_type": upload.media_type,
-            "size": upload.size,
-            "filename": upload.filename,
-        },
+        "cv": cv,
     }
     sealed = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return {
@@ -464,9 +465,7 @@ def _waiting_row(  # noqa: PLR0917 (the parts of one submission)
         "request_id": request_id,
         "token_hash": hash_token(token),
         "sealed": key.encrypt(INBOX, "sealed", row_id, sealed),
-        "cv_content": None
-        if upload is None or cv_id is None
-        else key.encrypt(FILES, "content", cv_id, upload.content),
+        "cv_content": cv_content,
         "received_at": now,
     }
 

@@ -49,7 +49,7 @@ class BrokerLink:
         settings = self.runtime.settings
         self.broker = build_broker(settings)
         install(self.broker)
-        self.relay = _relay(self.broker, self.runtime, None)
+        self.relay = _relay(self.broker, self.runtime)
         self.runtime.dispatch = self.relay.dispatch
         self.runtime.send_claimed = self.relay.send_claimed
 
@@ -114,7 +114,7 @@ class WorkerHost:
         install(self.broker)
         context = JobContext(self.runtime, AsyncBridge(loop), self.mailer)
         declare_actors(self.broker, context, settings.job_queue)
-        self.relay = _relay(self.broker, self.runtime, self.local_queue)
+        self.relay = _relay(self.broker, self.runtime, local_queue=self.local_queue)
         self._worker = dramatiq.Worker(
             self.broker, worker_threads=self.threads, worker_timeout=self.worker_timeout_ms
         )
@@ -166,7 +166,7 @@ class WorkerHost:
         log.info("%s worker %s stopped", self.mode, self.worker_id)
 
 
-def _relay(broker: Broker, runtime: Runtime, local_queue: LocalQueue | None) -> Relay:
+def _relay(broker: Broker, runtime: Runtime, *, local_queue: LocalQueue | None = None) -> Relay:
     settings = runtime.settings
     return Relay(
         broker,

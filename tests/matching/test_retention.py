@@ -23,6 +23,7 @@ from matching.tables import (
     WaitingIntake,
     WebSession,
 )
+from tests.matching.test_request_flow import form as request_form
 
 AS_OF = datetime.date(2026, 11, 30)
 
@@ -290,13 +291,7 @@ async def test_a_private_link_whose_mail_failed_for_good_goes_after_a_week(
 async def test_a_submission_never_filed_is_erased_when_its_request_would_expire(
     runtime: Runtime,
 ) -> None:
-    form = intake.IntakeForm(
-        name="Iemand Anders",
-        email="iemand.anders@example.org",
-        motivation="Ik zoek een coach voor een volgende stap in mijn werk.",
-        topics=["carriereswitch"],
-        consents=["contact_share"],
-    )
+    form = request_form(consents=["contact_share"], city="", employment="", employer="")
     checked = intake.validate(form, cv_max_bytes=1 << 20, today=AS_OF)
     expiry = datetime.timedelta(days=runtime.settings.request_expiry_days)
     old = await intake.submit(runtime, checked, now=at(AS_OF) - expiry - datetime.timedelta(1))
